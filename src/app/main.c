@@ -1,0 +1,293 @@
+/*
+ * zerobus-station command line: check, proto, encode, help-config.
+ * (The gateway itself, `zerobus-station [--config F]`, arrives with the HTTP issue.)
+ * Thread: main only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/zs_config.h"
+#include "core/zs_buf.h"
+#include "core/zs_err.h"
+#include "schema/zs_schema.h"
+#include "schema/zs_transcode.h"
+
+#ifndef ZS_VERSION
+#define ZS_VERSION "0.0.0"
+#endif
+
+#define EXIT_USAGE 2
+
+static const char usage_main[] =
+    "usage: zerobus-station <command> [options]\n"
+    "\n"
+    "HTTP/JSON gateway to Databricks Zerobus Ingest.\n"
+    "\n"
+    "commands:\n"
+    "  check        validate the configuration and list each table with its route and columns\n"
+    "  proto TABLE  print the proto2 .proto of a table (its schema.proto)\n"
+    "  encode TABLE read JSON records (one per line) on stdin, print their protobuf as hex\n"
+    "  help-config  print the reference of every configuration option (Markdown)\n"
+    "\n"
+    "options:\n"
+    "  --help       this text (each command also takes --help)\n"
+    "  --version    print the version\n"
+    "\n"
+    "The configuration is --config FILE, else $ZEROBUS_STATION_CONFIG, else ./config.json.\n"
+    "Credentials come from DATABRICKS_CLIENT_ID / DATABRICKS_CLIENT_SECRET in the environment\n"
+    "or in .env (--env-file FILE, else ./.env, else .env beside the config file).\n";
+
+static const char usage_check[] =
+    "usage: zerobus-station check [--config FILE] [--env-file FILE]\n"
+    "\n"
+    "Load and validate the configuration (config.json, .env, environment), then print the\n"
+    "Databricks endpoints, whether credentials are present (never their values), and every\n"
+    "table with its route, Delta table, protobuf message and columns.\n"
+    "Exit status: 0 valid, 1 invalid (the message names file, line, JSON path and reason).\n";
+
+static const char usage_proto[] =
+    "usage: zerobus-station proto [--config FILE] TABLE\n"
+    "\n"
+    "Print the proto2 .proto text of TABLE (a key of \"tables\"), as the descriptor sent to\n"
+    "Zerobus describes it. Feed it to protoc to build clients.\n";
+
+static const char usage_encode[] =
+    "usage: zerobus-station encode [--config FILE] TABLE\n"
+    "\n"
+    "Read one JSON record per line on stdin and print, per line, the protobuf encoding as hex\n"
+    "or an error with the JSON path and reason. Exit status 1 if any record failed.\n";
+
+static const char usage_help_config[] =
+    "usage: zerobus-station help-config\n"
+    "\n"
+    "Print the Markdown reference of every configuration option (docs/CONFIG.md).\n";
+
+struct args {
+    const char *config;
+    const char *env_file;
+    const char *table;
+};
+
+/* Parse the options shared by the commands; returns 0 ok, 1 help printed, -1 usage error. */
+static int parse_args(int argc, char **argv, const char *usage, int want_table, struct args *a)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            fputs(usage, stdout);
+            return 1;
+        }
+        if (strcmp(arg, "--config") == 0 || strcmp(arg, "--env-file") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "zerobus-station: %s needs a file\n%s", arg, usage);
+                return -1;
+            }
+            *(arg[2] == 'c' ? &a->config : &a->env_file) = argv[++i];
+        } else if (strncmp(arg, "--config=", 9) == 0) {
+            a->config = arg + 9;
+        } else if (strncmp(arg, "--env-file=", 11) == 0) {
+            a->env_file = arg + 11;
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            fprintf(stderr, "zerobus-station: unknown option %s\n%s", arg, usage);
+            return -1;
+        } else if (want_table && a->table == NULL) {
+            a->table = arg;
+        } else {
+            fprintf(stderr, "zerobus-station: unexpected argument %s\n%s", arg, usage);
+            return -1;
+        }
+    }
+    if (want_table && a->table == NULL) {
+        fprintf(stderr, "zerobus-station: missing TABLE\n%s", usage);
+        return -1;
+    }
+    if (a->config == NULL)
+        a->config = getenv("ZEROBUS_STATION_CONFIG");
+    if (a->config == NULL || a->config[0] == '\0')
+        a->config = "config.json";
+    return 0;
+}
+
+static struct zs_config *load(const struct args *a)
+{
+    struct zs_config *c = NULL;
+    struct zs_err err;
+    char msg[600];
+    zs_err_clear(&err);
+    if (zs_config_load(a->config, a->env_file, &c, &err) != ZS_OK) {
+        fprintf(stderr, "zerobus-station: %s\n", zs_err_format(&err, msg, sizeof msg));
+        return NULL;
+    }
+    if (c->env_warnings > 0)
+        fprintf(stderr,
+                "zerobus-station: warning: %s: %u line(s) are not KEY=VALUE and were ignored "
+                "(first: line %u)\n",
+                c->env_path, c->env_warnings, c->env_first_bad_line);
+    return c;
+}
+
+static const struct zs_table_cfg *find_table(const struct zs_config *c, const char *key)
+{
+    const struct zs_table_cfg *t = zs_config_table(c, key, strlen(key));
+    if (t == NULL) {
+        fprintf(stderr, "zerobus-station: %s: no table \"%s\"; tables:", c->path, key);
+        for (size_t i = 0; i < c->ntables; i++)
+            fprintf(stderr, " %s", c->tables[i].key);
+        fputc('\n', stderr);
+    }
+    return t;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    struct args a = {0};
+    int r = parse_args(argc, argv, usage_check, 0, &a);
+    if (r != 0)
+        return r > 0 ? 0 : EXIT_USAGE;
+    struct zs_config *c = load(&a);
+    if (c == NULL)
+        return 1;
+    struct zs_buf b;
+    zs_buf_init(&b, 1 << 20);
+    printf("config:          %s\n", c->path);
+    printf(".env:            %s\n", c->env_path ? c->env_path : "(none)");
+    printf("server_endpoint: %s\n", c->server_endpoint);
+    printf("workspace_url:   %s\n", c->workspace_url);
+    printf("workspace_id:    %s\n", c->workspace_id);
+    printf("client_id:       %s\n", c->client_id ? "set" : "MISSING (DATABRICKS_CLIENT_ID)");
+    printf("client_secret:   %s\n",
+           c->client_secret ? "set (hidden)" : "MISSING (DATABRICKS_CLIENT_SECRET)");
+    printf("tables:          %zu\n", c->ntables);
+    for (size_t i = 0; i < c->ntables; i++) {
+        const struct zs_table_cfg *t = &c->tables[i];
+        const struct zs_schema *s = t->schema;
+        printf("\n%s\n", t->key);
+        printf("  route:        POST /ingest/%s\n", t->key);
+        printf("  table_name:   %s\n", t->table_name);
+        printf("  message:      %s%s%s\n", s->package, s->package[0] ? "." : "", s->message_name);
+        printf("  record_type:  %s\n", t->record_type == ZS_RECORD_JSON ? "json" : "proto");
+        printf("  unknown keys: %s\n", t->unknown_fields ? "ignored" : "rejected");
+        printf("  columns:\n");
+        for (size_t k = 0; k < s->root.nfields; k++) {
+            const struct zs_field *f = &s->root.fields[k];
+            b.len = 0;
+            if (zs_type_format(f->type, &b) != ZS_OK || zs_buf_cstr(&b) == NULL) {
+                zs_buf_release(&b);
+                zs_config_destroy(c);
+                return 1;
+            }
+            printf("    %5u  %-24s %s%s\n", f->number, f->name, (const char *)b.data,
+                   f->nullable ? "" : " NOT NULL");
+        }
+    }
+    printf("\nOK: %zu table(s)\n", c->ntables);
+    zs_buf_release(&b);
+    zs_config_destroy(c);
+    return 0;
+}
+
+static int cmd_proto(int argc, char **argv)
+{
+    struct args a = {0};
+    int r = parse_args(argc, argv, usage_proto, 1, &a);
+    if (r != 0)
+        return r > 0 ? 0 : EXIT_USAGE;
+    struct zs_config *c = load(&a);
+    if (c == NULL)
+        return 1;
+    int rc = 1;
+    const struct zs_table_cfg *t = find_table(c, a.table);
+    struct zs_buf b;
+    zs_buf_init(&b, 16 << 20);
+    if (t != NULL && zs_schema_proto_text(t->schema, &b) == ZS_OK) {
+        printf("// Table %s (%s), generated by zerobus-station %s from %s.\n", t->key,
+               t->table_name, ZS_VERSION, c->path);
+        fwrite(b.data, 1, b.len, stdout);
+        rc = 0;
+    }
+    zs_buf_release(&b);
+    zs_config_destroy(c);
+    return rc;
+}
+
+static int cmd_encode(int argc, char **argv)
+{
+    struct args a = {0};
+    int r = parse_args(argc, argv, usage_encode, 1, &a);
+    if (r != 0)
+        return r > 0 ? 0 : EXIT_USAGE;
+    struct zs_config *c = load(&a);
+    if (c == NULL)
+        return 1;
+    const struct zs_table_cfg *t = find_table(c, a.table);
+    struct zs_transcoder *tc = zs_transcoder_create();
+    int rc = t != NULL && tc != NULL ? 0 : 1, failed = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    struct zs_buf out;
+    zs_buf_init(&out, 16 << 20);
+    while (rc == 0 && (n = getline(&line, &cap, stdin)) >= 0) {
+        struct zs_err err;
+        char msg[600];
+        out.len = 0;
+        if (zs_transcode(tc, t->schema, (const uint8_t *)line, (size_t)n, &out, &err) != ZS_OK) {
+            printf("error %s: %s\n", zs_rc_str(err.code), zs_err_format(&err, msg, sizeof msg));
+            failed = 1;
+            continue;
+        }
+        for (size_t i = 0; i < out.len; i++)
+            printf("%02x", out.data[i]);
+        putchar('\n');
+    }
+    if (failed)
+        rc = 1;
+    free(line);
+    zs_buf_release(&out);
+    zs_transcoder_destroy(tc);
+    zs_config_destroy(c);
+    return rc;
+}
+
+static int cmd_help_config(int argc, char **argv)
+{
+    if (argc > 0) {
+        int help = strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0;
+        fputs(usage_help_config, help ? stdout : stderr);
+        return help ? 0 : EXIT_USAGE;
+    }
+    struct zs_buf b;
+    zs_buf_init(&b, 1 << 20);
+    int rc = zs_config_reference(&b) == ZS_OK ? 0 : 1;
+    fwrite(b.data, 1, b.len, stdout);
+    zs_buf_release(&b);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_main, stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("zerobus-station %s\n", ZS_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc - 2, argv + 2);
+    if (strcmp(cmd, "proto") == 0)
+        return cmd_proto(argc - 2, argv + 2);
+    if (strcmp(cmd, "encode") == 0)
+        return cmd_encode(argc - 2, argv + 2);
+    if (strcmp(cmd, "help-config") == 0)
+        return cmd_help_config(argc - 2, argv + 2);
+    fprintf(stderr, "zerobus-station: unknown command \"%s\"\n\n%s", cmd, usage_main);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,232 @@
+/*
+ * Option tables (one per section) and the generic loader that applies JSON values to
+ * them (fluent-bit config maps, redis config.c). Thread: loader only.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config_int.h"
+
+static const char *const unknown_fields_values[] = {"reject", "ignore", NULL};
+static const char *const record_type_values[] = {"", "proto", "json", NULL};
+
+#define STATION_OFF(f) offsetof(struct zs_station_opts, f)
+#define TABLE_OFF(f) offsetof(struct zs_table_cfg, f)
+
+const struct zs_opt zs_station_opts_table[] = {
+    {"unknown_fields", ZS_OPT_ENUM, "reject", 0, 1, STATION_OFF(unknown_fields),
+     unknown_fields_values,
+     "What a JSON key that is not a column gets: `reject` (400 naming the key) or `ignore` "
+     "(skipped). Tables may override it."},
+    {"max_json_depth", ZS_OPT_INT, "64", 1, 256, STATION_OFF(max_json_depth), NULL,
+     "Deepest nesting of objects and arrays accepted in one record, VARIANT values "
+     "included."},
+    {"max_record_bytes", ZS_OPT_SIZE, "1MiB", 64, 10 * 1024 * 1024 - 64 * 1024,
+     STATION_OFF(max_record_bytes), NULL,
+     "Largest encoded (protobuf) record. The ceiling is Zerobus' 10 MiB message limit less "
+     "64 KiB of envelope."},
+    {0},
+};
+
+const struct zs_opt zs_table_opts_table[] = {
+    {"record_type", ZS_OPT_ENUM, "proto", 1, 2, TABLE_OFF(record_type), record_type_values,
+     "How records travel to Zerobus: `proto` (encoded against the table's descriptor) or "
+     "`json`."},
+    {"unknown_fields", ZS_OPT_ENUM, "", 0, 1, TABLE_OFF(unknown_fields), unknown_fields_values,
+     "Overrides `station.unknown_fields` for this table."},
+    {0},
+};
+
+struct unit {
+    const char *suffix;
+    int64_t mult;
+};
+
+static int64_t parse_scaled(const char *s, const struct unit *units, size_t nunits, int *ok)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    *ok = 0;
+    if (end == s || errno != 0 || v < 0)
+        return 0;
+    for (size_t i = 0; i < nunits; i++) {
+        if (strcmp(end, units[i].suffix) == 0) {
+            int64_t r;
+            if (__builtin_mul_overflow((int64_t)v, units[i].mult, &r))
+                return 0;
+            *ok = 1;
+            return r;
+        }
+    }
+    return 0;
+}
+
+zs_rc zs_opts__parse_text(const struct zs_opt *o, const char *text, int64_t *out)
+{
+    static const struct unit sizes[] = {{"", 1},        {"B", 1},           {"KiB", 1024},
+                 {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1000},
+                 {"MB", 1000000},  {"GB", 1000000000}};
+    static const struct unit times[] = {{"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+    int ok = 0;
+    int64_t v = 0;
+    switch (o->type) {
+    case ZS_OPT_BOOL:
+        ok = strcmp(text, "true") == 0 || strcmp(text, "false") == 0;
+        v = strcmp(text, "true") == 0;
+        break;
+    case ZS_OPT_INT: {
+        char *end;
+        errno = 0;
+        long long x = strtoll(text, &end, 10);
+        ok = end != text && *end == '\0' && errno == 0;
+        v = x;
+        break;
+    }
+    case ZS_OPT_SIZE:
+        v = parse_scaled(text, sizes, sizeof sizes / sizeof sizes[0], &ok);
+        break;
+    case ZS_OPT_MS:
+        v = parse_scaled(text, times, sizeof times / sizeof times[0], &ok);
+        break;
+    case ZS_OPT_ENUM:
+        for (int64_t i = 0; o->enum_values[i] != NULL; i++) {
+            if (o->enum_values[i][0] != '\0' && strcmp(o->enum_values[i], text) == 0) {
+                v = i;
+                ok = 1;
+            }
+        }
+        if (text[0] == '\0') { /* "" default = inherit, stored as -1 */
+            v = -1;
+            ok = 1;
+        }
+        break;
+    }
+    if (!ok)
+        return ZS_EINVAL;
+    *out = v;
+    return ZS_OK;
+}
+
+void zs_opts__defaults(const struct zs_opt *table, void *base)
+{
+    for (const struct zs_opt *o = table; o->key != NULL; o++) {
+        int64_t v = 0;
+        if (zs_opts__parse_text(o, o->def, &v) != ZS_OK)
+            abort(); /* a bad default is a bug in this file; the tests load every table */
+        memcpy((char *)base + o->offset, &v, sizeof v);
+    }
+}
+
+static const char *type_hint(const struct zs_opt *o)
+{
+    switch (o->type) {
+    case ZS_OPT_BOOL:
+        return "true or false";
+    case ZS_OPT_INT:
+        return "an integer";
+    case ZS_OPT_SIZE:
+        return "a size: bytes as an integer, or a string such as \"64KiB\" or \"10MiB\"";
+    case ZS_OPT_MS:
+        return "a duration: milliseconds as an integer, or a string such as \"250ms\" or \"5s\"";
+    case ZS_OPT_ENUM:
+        return "one of the listed words";
+    }
+    return "?";
+}
+
+zs_rc zs_opts__apply(const struct zs_cfgctx *cx, const struct zs_jpath *jp,
+                     const struct zs_opt *table, const char *key, json_t *v, void *base)
+{
+    const struct zs_opt *o = table;
+    while (o->key != NULL && strcmp(o->key, key) != 0)
+        o++;
+    if (o->key == NULL)
+        return ZS_ENOTFOUND;
+    int64_t val = 0;
+    zs_rc rc = ZS_EINVAL;
+    if (json_is_string(v) && o->type != ZS_OPT_INT && o->type != ZS_OPT_BOOL) {
+        rc = json_string_value(v)[0] == '\0' && o->type == ZS_OPT_ENUM
+                 ? ZS_EINVAL
+                 : zs_opts__parse_text(o, json_string_value(v), &val);
+    } else if (json_is_integer(v) && o->type != ZS_OPT_ENUM && o->type != ZS_OPT_BOOL) {
+        val = json_integer_value(v);
+        rc = ZS_OK;
+    } else if (json_is_boolean(v) && o->type == ZS_OPT_BOOL) {
+        val = json_is_true(v);
+        rc = ZS_OK;
+    }
+    if (rc != ZS_OK) {
+        if (o->type == ZS_OPT_ENUM) {
+            char words[128] = "";
+            for (size_t i = 0; o->enum_values[i] != NULL; i++) {
+                if (o->enum_values[i][0] == '\0')
+                    continue;
+                size_t l = strlen(words);
+                snprintf(words + l, sizeof words - l, "%s\"%s\"", l ? ", " : "", o->enum_values[i]);
+            }
+            return zs_config__fail(cx, jp, ZS_EINVAL, "expected one of %s", words);
+        }
+        return zs_config__fail(cx, jp, ZS_EINVAL, "expected %s", type_hint(o));
+    }
+    if (val < o->min || val > o->max)
+        return zs_config__fail(cx, jp, ZS_EINVAL, "%" PRId64 " is outside %" PRId64 "..%" PRId64,
+                               val, o->min, o->max);
+    memcpy((char *)base + o->offset, &val, sizeof val);
+    return ZS_OK;
+}
+
+static zs_rc reference_section(struct zs_buf *b, const char *title, const char *intro,
+                               const struct zs_opt *table)
+{
+    zs_rc rc = zs_buf_printf(b, "## `%s`\n\n%s\n\n| key | type | default | range | description |\n"
+                                "|---|---|---|---|---|\n",
+                             title, intro);
+    for (const struct zs_opt *o = table; o->key != NULL && rc == ZS_OK; o++) {
+        static const char *const tn[] = {"bool", "integer", "size", "duration", "enum"};
+        char range[96];
+        if (o->type == ZS_OPT_ENUM) {
+            range[0] = '\0';
+            for (size_t i = 0; o->enum_values[i] != NULL; i++) {
+                if (o->enum_values[i][0] == '\0')
+                    continue;
+                size_t l = strlen(range);
+                snprintf(range + l, sizeof range - l, "%s`%s`", l ? ", " : "", o->enum_values[i]);
+            }
+        } else if (o->type == ZS_OPT_BOOL) {
+            snprintf(range, sizeof range, "`true`, `false`");
+        } else {
+            snprintf(range, sizeof range, "%" PRId64 "..%" PRId64, o->min, o->max);
+        }
+        rc = zs_buf_printf(b, "| `%s` | %s | %s%s%s | %s | %s |\n", o->key, tn[o->type],
+                           o->def[0] ? "`" : "", o->def[0] ? o->def : "(inherited)",
+                           o->def[0] ? "`" : "", range, o->desc);
+    }
+    return rc == ZS_OK ? zs_buf_puts(b, "\n") : rc;
+}
+
+zs_rc zs_config_reference(struct zs_buf *out)
+{
+    zs_rc rc = zs_buf_puts(
+        out,
+        "# Configuration reference\n\n"
+        "Generated by `zerobus-station help-config` from the option tables in\n"
+        "`src/config/options.c`; a test fails when this file and the tables disagree.\n\n"
+        "`config.json` keeps the original service's format (`databricks`, `tables`); the keys\n"
+        "below are optional extensions. Credentials come from `DATABRICKS_CLIENT_ID` and\n"
+        "`DATABRICKS_CLIENT_SECRET` in the environment or in `.env` (the environment wins).\n\n"
+        "Sizes take bytes or a string with a unit (`KiB`, `MiB`, `GiB`, `KB`, `MB`, `GB`);\n"
+        "durations take milliseconds or a string with a unit (`ms`, `s`, `m`, `h`).\n\n");
+    if (rc == ZS_OK)
+        rc = reference_section(out, "station",
+                               "Gateway-wide options, in a top-level `\"station\"` object.",
+                               zs_station_opts_table);
+    if (rc == ZS_OK)
+        rc = reference_section(out, "tables.<key>",
+                               "Per-table options, beside `table_name` and `fields`.",
+                               zs_table_opts_table);
+    return rc;
+}

@@ -1,0 +1,119 @@
+/*
+ * Configuration: the original service's config.json (unchanged format) plus optional
+ * extension keys, .env, the environment and flags → one frozen struct zs_config.
+ * Sources, lowest first: option defaults, config.json, .env, environment.
+ * Every extension option is declared once in an option table (options.c) with its
+ * default, limits and description; docs/CONFIG.md is generated from those tables.
+ *
+ * Errors name the file, the line, the JSON path and the problem:
+ *   config.json:14: tables.orders.fields[2]: unknown key "proto_typ"
+ * Secrets (the client secret) are never part of an error or of any printed output.
+ * Thread: load on one thread; the frozen config is then shared read-only.
+ */
+#ifndef ZS_CONFIG_H
+#define ZS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/zs_buf.h"
+#include "core/zs_err.h"
+#include "schema/zs_schema.h"
+
+enum zs_record_type { ZS_RECORD_PROTO = 1, ZS_RECORD_JSON = 2 }; /* wire values (protocol §1.2) */
+
+/* The "station" section: gateway-wide extension options. */
+struct zs_station_opts {
+    int64_t unknown_fields;   /* 0 = reject, 1 = ignore */
+    int64_t max_json_depth;
+    int64_t max_record_bytes;
+};
+
+struct zs_table_cfg {
+    const char *key;          /* route key: POST /ingest/{key} */
+    const char *table_name;   /* catalog.schema.table */
+    const char *proto_package;
+    const char *message_name;
+    int64_t record_type;      /* enum zs_record_type */
+    int64_t unknown_fields;   /* 0 = reject, 1 = ignore (inherits the station's) */
+    struct zs_schema *schema; /* compiled columns */
+};
+
+struct zs_config {
+    const char *path;            /* config file as given */
+    const char *env_path;        /* .env that was read, or NULL */
+    const char *server_endpoint; /* databricks.server_endpoint */
+    const char *workspace_id;    /* databricks.workspace_id, or derived from the endpoint */
+    const char *workspace_url;   /* databricks.workspace_url */
+    char *client_id;             /* DATABRICKS_CLIENT_ID, or NULL */
+    char *client_secret;         /* DATABRICKS_CLIENT_SECRET, or NULL; SECRET: never print */
+    struct zs_station_opts station;
+    struct zs_table_cfg *tables;
+    size_t ntables;
+    unsigned env_warnings;       /* .env lines ignored (not KEY=VALUE) */
+    unsigned env_first_bad_line;
+    struct zs_arena *arena;      /* owns the strings and tables */
+};
+
+/* A parsed .env file: ordered KEY=VALUE pairs, values expanded. */
+struct zs_dotenv {
+    size_t n;
+    char **keys;
+    char **values;               /* may hold secrets: wiped on destroy */
+    unsigned bad_lines;          /* lines that were not KEY=VALUE (skipped, like python-dotenv) */
+    unsigned first_bad_line;
+};
+
+/* Environment lookup, replaceable for tests and fuzzing. NULL = getenv. */
+typedef const char *(*zs_getenv_fn)(const char *name);
+
+/*
+ * Parse .env text (python-dotenv rules: export prefix, # comments, single quotes
+ * literal, double quotes with \n \t \" \\ escapes, ${VAR} and ${VAR:-default}
+ * expansion from the environment first, then earlier keys).
+ * out:     OUT, caller owns (zs_dotenv_destroy).
+ * Returns: ZS_OK, ZS_EPARSE (unterminated quote: err names the line), ZS_ENOMEM.
+ */
+ZS_MUST_CHECK zs_rc zs_dotenv_parse(const char *name, const char *text, size_t len,
+                                    zs_getenv_fn getenv_fn, struct zs_dotenv **out,
+                                    struct zs_err *err);
+
+/* Value of key in the .env, or NULL. */
+const char *zs_dotenv_get(const struct zs_dotenv *d, const char *key);
+
+void zs_dotenv_destroy(struct zs_dotenv *d);
+
+/*
+ * Parse config.json text (name is used in messages) with an optional parsed .env.
+ * Pure: reads no file. getenv_fn NULL = getenv.
+ * Returns: ZS_OK; ZS_EPARSE (not JSON); ZS_EINVAL (unknown key, wrong type, value out of
+ * range, missing required key); ZS_ESCHEMA (bad column); ZS_ENOMEM.
+ */
+ZS_MUST_CHECK zs_rc zs_config_parse(const char *name, const char *text, size_t len,
+                                    const struct zs_dotenv *dotenv, zs_getenv_fn getenv_fn,
+                                    struct zs_config **out, struct zs_err *err);
+
+/*
+ * Read the config file and a .env: env_file if given (it must exist), else ./.env,
+ * else .env beside the config file (either may be absent).
+ * Returns as zs_config_parse, plus ZS_ENOTFOUND / ZS_EIO for unreadable files.
+ */
+ZS_MUST_CHECK zs_rc zs_config_load(const char *path, const char *env_file,
+                                   struct zs_config **out, struct zs_err *err);
+
+/* Free everything (secrets wiped); NULL does nothing. */
+void zs_config_destroy(struct zs_config *c);
+
+/* Table by route key, or NULL. */
+const struct zs_table_cfg *zs_config_table(const struct zs_config *c, const char *key,
+                                           size_t key_len);
+
+/* Markdown reference of every option (docs/CONFIG.md). */
+ZS_MUST_CHECK zs_rc zs_config_reference(struct zs_buf *out);
+
+/* Read a whole file into a NUL-terminated buffer (max bytes). ZS_ENOTFOUND, ZS_EIO, ZS_ELIMIT. */
+ZS_MUST_CHECK zs_rc zs_read_file(const char *path, size_t max, struct zs_buf *out,
+                                 struct zs_err *err);
+
+#endif

@@ -1,0 +1,67 @@
+/* Internals shared by the schema module's files. Thread: any (pure helpers). */
+#ifndef ZS_SCHEMA_INT_H
+#define ZS_SCHEMA_INT_H
+
+#include <stdint.h>
+
+#include "schema/zs_schema.h"
+
+enum { ZS_WT_VARINT = 0, ZS_WT_I64 = 1, ZS_WT_LEN = 2, ZS_WT_I32 = 5 };
+
+/* google.protobuf.FieldDescriptorProto.Type values. */
+enum {
+    ZS_PB_DOUBLE = 1,
+    ZS_PB_FLOAT = 2,
+    ZS_PB_INT64 = 3,
+    ZS_PB_INT32 = 5,
+    ZS_PB_BOOL = 8,
+    ZS_PB_STRING = 9,
+    ZS_PB_MESSAGE = 11,
+    ZS_PB_BYTES = 12,
+};
+
+/* Protobuf scalar of a non-container kind: ZS_PB_* value. STRUCT → ZS_PB_MESSAGE. */
+int zs_schema__pb_type(const struct zs_type *t);
+
+/* .proto spelling of a ZS_PB_* scalar ("int32", "string", ...). */
+const char *zs_schema__pb_name(int pb_type);
+
+/* Wire type of one encoded value of t (for ARRAY: of one element; MAP/STRUCT: LEN). */
+int zs_schema__wire_type(const struct zs_type *t);
+
+/* A STRUCT<...> member as parsed from type text. */
+struct zs_type_member {
+    const char *name; /* points into the type text */
+    size_t name_len;
+    const struct zs_type *type;
+    bool nullable;
+};
+
+/* Build the zs_struct of a STRUCT type from its members (schema.c). ZS_ESCHEMA, ZS_ENOMEM. */
+zs_rc zs_schema__struct_from_members(struct zs_arena *arena, const struct zs_type_member *m,
+                                     size_t n, const struct zs_struct **out, struct zs_err *err,
+                                     const char *type_text);
+
+static inline unsigned zs_varint_len(uint64_t v)
+{
+    unsigned n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* Write v as a varint at p (room for 10 bytes); returns bytes written. */
+static inline unsigned zs_varint_put(uint8_t *p, uint64_t v)
+{
+    unsigned n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+#endif
