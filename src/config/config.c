@@ -223,8 +223,7 @@ static zs_rc check_keys(const struct zs_cfgctx *cx, struct zs_jpath *jp, json_t 
 {
     const char *key;
     json_t *v;
-    json_object_foreach(obj, key, v)
-    {
+    json_object_foreach (obj, key, v) {
         int ok = 0;
         for (const char *const *a = allowed; *a != NULL && !ok; a++)
             ok = strcmp(*a, key) == 0;
@@ -245,8 +244,7 @@ static zs_rc apply_opts(const struct zs_cfgctx *cx, struct zs_jpath *jp, json_t 
 {
     const char *key;
     json_t *v;
-    json_object_foreach(obj, key, v)
-    {
+    json_object_foreach (obj, key, v) {
         jp_push_key(jp, key);
         zs_rc rc = zs_opts__apply(cx, jp, table, key, v, base);
         jp->n--;
@@ -297,13 +295,16 @@ static zs_rc load_databricks(const struct zs_cfgctx *cx, struct zs_jpath *jp, js
         goto out;
     }
     if ((rc = check_keys(cx, jp, db, keys, NULL)) != ZS_OK ||
-        (rc = get_string(cx, jp, db, "server_endpoint", 1, c->arena, &c->server_endpoint)) != ZS_OK ||
+        (rc = get_string(cx, jp, db, "server_endpoint", 1, c->arena, &c->server_endpoint)) !=
+            ZS_OK ||
         (rc = get_string(cx, jp, db, "workspace_url", 1, c->arena, &c->workspace_url)) != ZS_OK ||
         (rc = get_string(cx, jp, db, "workspace_id", 0, c->arena, &c->workspace_id)) != ZS_OK)
         goto out;
-    if (strncmp(c->workspace_url, "https://", 8) != 0 && strncmp(c->workspace_url, "http://", 7) != 0) {
+    if (strncmp(c->workspace_url, "https://", 8) != 0 &&
+        strncmp(c->workspace_url, "http://", 7) != 0) {
         jp_push_key(jp, "workspace_url");
-        rc = zs_config__fail(cx, jp, ZS_EINVAL, "must start with https:// (or http:// for a local emulator)");
+        rc = zs_config__fail(cx, jp, ZS_EINVAL,
+                             "must start with https:// (or http:// for a local emulator)");
         goto out;
     }
     if (c->workspace_id == NULL || c->workspace_id[0] == '\0') {
@@ -343,8 +344,8 @@ static zs_rc borrow_string(const struct zs_cfgctx *cx, struct zs_jpath *jp, json
 static zs_rc load_column(const struct zs_cfgctx *cx, struct zs_jpath *jp, json_t *f,
                          struct zs_column_def *cd)
 {
-    static const char *const keys[] = {"name", "type", "proto_type", "field_num", "nullable",
-                                       "comment", NULL};
+    static const char *const keys[] = {"name",     "type",    "proto_type", "field_num",
+                                       "nullable", "comment", NULL};
     zs_rc rc;
     cd->nullable = -1;
     if (!json_is_object(f))
@@ -360,9 +361,10 @@ static zs_rc load_column(const struct zs_cfgctx *cx, struct zs_jpath *jp, json_t
     json_t *v = json_object_get(f, "nullable");
     if (v != NULL) {
         jp_push_key(jp, "nullable");
-        rc = json_is_boolean(v) ? ZS_OK
-                                : zs_config__fail(cx, jp, ZS_EINVAL, "expected true or false, got %s",
-                                                  json_type_name(v));
+        rc = json_is_boolean(v)
+                 ? ZS_OK
+                 : zs_config__fail(cx, jp, ZS_EINVAL, "expected true or false, got %s",
+                                   json_type_name(v));
         jp->n--;
         if (rc != ZS_OK)
             return rc;
@@ -524,8 +526,7 @@ static zs_rc load_tables(const struct zs_cfgctx *cx, struct zs_jpath *jp, json_t
         return ZS_ENOMEM;
     const char *key;
     json_t *tj;
-    json_object_foreach(tables, key, tj)
-    {
+    json_object_foreach (tables, key, tj) {
         int depth = jp->n;
         jp_push_key(jp, key);
         rc = load_table(cx, jp, key, tj, c, &c->tables[c->ntables]);
@@ -559,8 +560,9 @@ static zs_rc credential(struct zs_config *c, const struct zs_dotenv *d, zs_geten
     return *out ? ZS_OK : ZS_ENOMEM;
 }
 
-zs_rc zs_config_parse(const char *name, const char *text, size_t len, const struct zs_dotenv *dotenv,
-                      zs_getenv_fn ge, struct zs_config **out, struct zs_err *err)
+zs_rc zs_config_parse(const char *name, const char *text, size_t len,
+                      const struct zs_dotenv *dotenv, zs_getenv_fn ge, struct zs_config **out,
+                      struct zs_err *err)
 {
     static const char *const no_keys[] = {NULL};
     struct zs_cfgctx cx = {.name = name, .text = text, .len = len, .err = err};
@@ -654,7 +656,8 @@ zs_rc zs_read_file(const char *path, size_t max, struct zs_buf *out, struct zs_e
     zs_buf_init(out, max + 1);
     zs_rc rc = ZS_OK;
     for (;;) {
-        if ((rc = zs_buf_reserve(out, 65536 < max + 1 - out->len ? 65536 : max + 1 - out->len)) != ZS_OK) {
+        if ((rc = zs_buf_reserve(out, 65536 < max + 1 - out->len ? 65536 : max + 1 - out->len)) !=
+            ZS_OK) {
             rc = zs_err_set(err, rc, NULL, "%s: larger than %zu bytes", path, max);
             break;
         }

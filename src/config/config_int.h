@@ -9,11 +9,11 @@
 #include "config/zs_config.h"
 
 enum zs_opt_type {
-    ZS_OPT_BOOL,  /* true/false */
-    ZS_OPT_INT,   /* integer */
-    ZS_OPT_SIZE,  /* bytes: integer or "64KiB", "10MiB", "1GiB" */
-    ZS_OPT_MS,    /* milliseconds: integer or "250ms", "5s", "2m" */
-    ZS_OPT_ENUM,  /* one of enum_values; stored as its index */
+    ZS_OPT_BOOL, /* true/false */
+    ZS_OPT_INT,  /* integer */
+    ZS_OPT_SIZE, /* bytes: integer or "64KiB", "10MiB", "1GiB" */
+    ZS_OPT_MS,   /* milliseconds: integer or "250ms", "5s", "2m" */
+    ZS_OPT_ENUM, /* one of enum_values; stored as its index */
 };
 
 struct zs_opt {
@@ -21,7 +21,7 @@ struct zs_opt {
     enum zs_opt_type type;
     const char *def; /* default, in the same syntax as the config */
     int64_t min, max;
-    size_t offset;   /* of the int64_t field it fills */
+    size_t offset; /* of the int64_t field it fills */
     const char *const *enum_values;
     const char *desc;
 };

@@ -67,10 +67,11 @@ static int64_t parse_scaled(const char *s, const struct unit *units, size_t nuni
 
 zs_rc zs_opts__parse_text(const struct zs_opt *o, const char *text, int64_t *out)
 {
-    static const struct unit sizes[] = {{"", 1},        {"B", 1},           {"KiB", 1024},
-                 {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1000},
-                 {"MB", 1000000},  {"GB", 1000000000}};
-    static const struct unit times[] = {{"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+    static const struct unit sizes[] = {{"", 1},          {"B", 1},          {"KiB", 1024},
+                                        {"MiB", 1 << 20}, {"GiB", 1 << 30},  {"KB", 1000},
+                                        {"MB", 1000000},  {"GB", 1000000000}};
+    static const struct unit times[] = {
+        {"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
     int ok = 0;
     int64_t v = 0;
     switch (o->type) {
@@ -182,8 +183,9 @@ zs_rc zs_opts__apply(const struct zs_cfgctx *cx, const struct zs_jpath *jp,
 static zs_rc reference_section(struct zs_buf *b, const char *title, const char *intro,
                                const struct zs_opt *table)
 {
-    zs_rc rc = zs_buf_printf(b, "## `%s`\n\n%s\n\n| key | type | default | range | description |\n"
-                                "|---|---|---|---|---|\n",
+    zs_rc rc = zs_buf_printf(b,
+                             "## `%s`\n\n%s\n\n| key | type | default | range | description |\n"
+                             "|---|---|---|---|---|\n",
                              title, intro);
     for (const struct zs_opt *o = table; o->key != NULL && rc == ZS_OK; o++) {
         static const char *const tn[] = {"bool", "integer", "size", "duration", "enum"};

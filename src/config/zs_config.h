@@ -25,14 +25,14 @@ enum zs_record_type { ZS_RECORD_PROTO = 1, ZS_RECORD_JSON = 2 }; /* wire values 
 
 /* The "station" section: gateway-wide extension options. */
 struct zs_station_opts {
-    int64_t unknown_fields;   /* 0 = reject, 1 = ignore */
+    int64_t unknown_fields; /* 0 = reject, 1 = ignore */
     int64_t max_json_depth;
     int64_t max_record_bytes;
 };
 
 struct zs_table_cfg {
-    const char *key;          /* route key: POST /ingest/{key} */
-    const char *table_name;   /* catalog.schema.table */
+    const char *key;        /* route key: POST /ingest/{key} */
+    const char *table_name; /* catalog.schema.table */
     const char *proto_package;
     const char *message_name;
     int64_t record_type;      /* enum zs_record_type */
@@ -51,17 +51,17 @@ struct zs_config {
     struct zs_station_opts station;
     struct zs_table_cfg *tables;
     size_t ntables;
-    unsigned env_warnings;       /* .env lines ignored (not KEY=VALUE) */
+    unsigned env_warnings; /* .env lines ignored (not KEY=VALUE) */
     unsigned env_first_bad_line;
-    struct zs_arena *arena;      /* owns the strings and tables */
+    struct zs_arena *arena; /* owns the strings and tables */
 };
 
 /* A parsed .env file: ordered KEY=VALUE pairs, values expanded. */
 struct zs_dotenv {
     size_t n;
     char **keys;
-    char **values;               /* may hold secrets: wiped on destroy */
-    unsigned bad_lines;          /* lines that were not KEY=VALUE (skipped, like python-dotenv) */
+    char **values;      /* may hold secrets: wiped on destroy */
+    unsigned bad_lines; /* lines that were not KEY=VALUE (skipped, like python-dotenv) */
     unsigned first_bad_line;
 };
 
@@ -99,8 +99,8 @@ ZS_MUST_CHECK zs_rc zs_config_parse(const char *name, const char *text, size_t l
  * else .env beside the config file (either may be absent).
  * Returns as zs_config_parse, plus ZS_ENOTFOUND / ZS_EIO for unreadable files.
  */
-ZS_MUST_CHECK zs_rc zs_config_load(const char *path, const char *env_file,
-                                   struct zs_config **out, struct zs_err *err);
+ZS_MUST_CHECK zs_rc zs_config_load(const char *path, const char *env_file, struct zs_config **out,
+                                   struct zs_err *err);
 
 /* Free everything (secrets wiped); NULL does nothing. */
 void zs_config_destroy(struct zs_config *c);

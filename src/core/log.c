@@ -67,8 +67,8 @@ void zs__log(enum zs_log_level lvl, const char *comp, const char *fmt, ...)
         }
         esc[j] = '\0';
         n = snprintf(line, sizeof line,
-                     "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"comp\":\"%s\",\"msg\":\"%s\"}\n", stamp,
-                     ts.tv_nsec / 1000000, level_names[lvl], comp, esc);
+                     "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"comp\":\"%s\",\"msg\":\"%s\"}\n",
+                     stamp, ts.tv_nsec / 1000000, level_names[lvl], comp, esc);
     } else {
         n = snprintf(line, sizeof line, "%s.%03ldZ level=%s comp=%s %s\n", stamp,
                      ts.tv_nsec / 1000000, level_names[lvl], comp, text);

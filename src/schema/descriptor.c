@@ -58,8 +58,8 @@ static zs_rc json_name(const char *name, struct zs_buf *out)
 }
 
 /* One FieldDescriptorProto. type_name: fully qualified message name, or NULL. */
-static zs_rc field_proto(struct zs_buf *out, const char *name, uint32_t number, int label,
-                         int type, const char *scope, const char *type_name)
+static zs_rc field_proto(struct zs_buf *out, const char *name, uint32_t number, int label, int type,
+                         const char *scope, const char *type_name)
 {
     struct zs_buf f, jn;
     zs_buf_init(&f, out->max);
@@ -154,7 +154,8 @@ static zs_rc message_proto(struct zs_buf *out, unsigned as_field, const char *na
         if (st->fields[i].entry_name != NULL && (rc = entry_proto(&m, &st->fields[i], sc)) != ZS_OK)
             goto out;
     }
-    rc = as_field ? put_bytes_field(out, as_field, m.data, m.len) : zs_buf_append(out, m.data, m.len);
+    rc = as_field ? put_bytes_field(out, as_field, m.data, m.len)
+                  : zs_buf_append(out, m.data, m.len);
 out:
     zs_buf_release(&m);
     zs_buf_release(&scope);
@@ -212,15 +213,17 @@ static zs_rc proto_message(struct zs_buf *b, const char *name, const struct zs_s
             const char *vt = t->value->kind == ZS_TYPE_STRUCT
                                  ? f->msg_name
                                  : zs_schema__pb_name(zs_schema__pb_type(t->value));
-            rc = zs_buf_printf(b, "map<%s, %s> %s = %u;", zs_schema__pb_name(zs_schema__pb_type(t->key)),
-                               vt, f->name, f->number);
+            rc = zs_buf_printf(b, "map<%s, %s> %s = %u;",
+                               zs_schema__pb_name(zs_schema__pb_type(t->key)), vt, f->name,
+                               f->number);
         } else {
             const struct zs_type *et = t->kind == ZS_TYPE_ARRAY ? t->elem : t;
             const char *label = t->kind == ZS_TYPE_ARRAY ? "repeated"
                                 : f->nullable            ? "optional"
                                                          : "required";
-            const char *tn = et->kind == ZS_TYPE_STRUCT ? f->msg_name
-                                                        : zs_schema__pb_name(zs_schema__pb_type(et));
+            const char *tn = et->kind == ZS_TYPE_STRUCT
+                                 ? f->msg_name
+                                 : zs_schema__pb_name(zs_schema__pb_type(et));
             rc = zs_buf_printf(b, "%s %s %s = %u;", label, tn, f->name, f->number);
         }
         if (rc != ZS_OK)

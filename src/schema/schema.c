@@ -109,34 +109,25 @@ static int valid_ident(const char *s, size_t len)
         return 0;
     for (size_t i = 1; i < len; i++) {
         char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_'))
             return 0;
     }
     return 1;
 }
 
-static uint32_t name_hash(const char *s, size_t len)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (uint8_t)s[i]) * 16777619u;
-    return h;
-}
-
-uint32_t zs_schema__name_hash(const char *s, size_t len)
-{
-    return name_hash(s, len);
-}
-
 const struct zs_field *zs_struct_find(const struct zs_struct *st, const char *name, size_t len)
 {
-    uint32_t i = name_hash(name, len) & st->slot_mask;
+    uint64_t head, tail;
+    zs_key_words(name, len, &head, &tail);
+    uint32_t i = zs_key_hash(len, head, tail) & st->slot_mask;
     for (;;) {
         uint32_t v = st->slots[i];
         if (v == 0)
             return NULL;
         const struct zs_field *f = &st->fields[v - 1];
-        if (f->name_len == len && memcmp(f->name, name, len) == 0)
+        if (f->name_len == len && f->key_head == head && f->key_tail == tail &&
+            (len <= 16 || memcmp(f->name + 8, name + 8, len - 16) == 0))
             return f;
         i = (i + 1) & st->slot_mask;
     }
@@ -238,9 +229,11 @@ static zs_rc name_messages(struct zs_arena *a, struct zs_field *fs, size_t n, si
          * a clash with another name in the scope gets "Msg", then a number. */
         for (unsigned attempt = 0; attempt < 100; attempt++) {
             b.len = 0;
-            if ((rc = zs_schema_camel(fs[i].name, t->kind == ZS_TYPE_MAP ? "Value" : "", &b)) != ZS_OK)
+            if ((rc = zs_schema_camel(fs[i].name, t->kind == ZS_TYPE_MAP ? "Value" : "", &b)) !=
+                ZS_OK)
                 break;
-            if (attempt > 0 && (rc = zs_buf_printf(&b, attempt == 1 ? "Msg" : "Msg%u", attempt)) != ZS_OK)
+            if (attempt > 0 &&
+                (rc = zs_buf_printf(&b, attempt == 1 ? "Msg" : "Msg%u", attempt)) != ZS_OK)
                 break;
             if ((rc = zs_buf_cstr(&b) ? ZS_OK : ZS_ENOMEM) != ZS_OK)
                 break;
@@ -308,7 +301,9 @@ static zs_rc finish_struct(struct zs_arena *a, struct zs_struct *st, struct zs_f
         return ZS_ENOMEM;
     size_t child = 0;
     for (size_t i = 0; i < n; i++) {
-        uint32_t h = name_hash(fs[i].name, fs[i].name_len) & (uint32_t)(nslots - 1);
+        zs_key_words(fs[i].name, fs[i].name_len, &fs[i].key_head, &fs[i].key_tail);
+        uint32_t h =
+            zs_key_hash(fs[i].name_len, fs[i].key_head, fs[i].key_tail) & (uint32_t)(nslots - 1);
         while (slots[h] != 0)
             h = (h + 1) & (uint32_t)(nslots - 1);
         slots[h] = (uint32_t)i + 1;
@@ -410,8 +405,7 @@ static zs_rc apply_proto_type(struct zs_arena *a, const struct zs_column_def *c,
     if (want == NULL || strlen(want) != tlen || strncmp(ty, want, tlen) != 0)
         return zs_err_set(err, ZS_ESCHEMA, "proto_type",
                           "proto type \"%.*s\" does not match type \"%.60s\" (which maps to %s)",
-                          (int)(tlen < 40 ? tlen : 40), ty, c->type,
-                          want ? want : "a message");
+                          (int)(tlen < 40 ? tlen : 40), ty, c->type, want ? want : "a message");
     return ZS_OK;
 }
 
@@ -484,8 +478,8 @@ zs_rc zs_schema_create(const struct zs_schema_opts *o, const struct zs_column_de
     }
     const char *mn = o->message_name ? o->message_name : "";
     if (!valid_ident(mn, strlen(mn))) {
-        rc = zs_err_set(err, ZS_EINVAL, "message_name",
-                        "\"%.64s\" is not a protobuf message name", mn);
+        rc = zs_err_set(err, ZS_EINVAL, "message_name", "\"%.64s\" is not a protobuf message name",
+                        mn);
         goto out;
     }
     if (n == 0 || n > ZS_SCHEMA_MAX_COLUMNS) {

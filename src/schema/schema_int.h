@@ -3,6 +3,7 @@
 #define ZS_SCHEMA_INT_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "schema/zs_schema.h"
 
@@ -41,6 +42,32 @@ struct zs_type_member {
 zs_rc zs_schema__struct_from_members(struct zs_arena *arena, const struct zs_type_member *m,
                                      size_t n, const struct zs_struct **out, struct zs_err *err,
                                      const char *type_text);
+
+/*
+ * Column lookup key: the first and last 8 bytes of a name (zero-padded below 8) plus its
+ * length. Equal words and lengths mean equal names up to 16 bytes; longer names compare
+ * their middle too. One multiply-mix hash serves the open-addressing table.
+ */
+static inline void zs_key_words(const void *name, size_t len, uint64_t *head, uint64_t *tail)
+{
+    uint64_t h = 0, t = 0;
+    if (len >= 8) {
+        memcpy(&h, name, 8);
+        memcpy(&t, (const uint8_t *)name + len - 8, 8);
+    } else {
+        memcpy(&h, name, len);
+        t = h;
+    }
+    *head = h;
+    *tail = t;
+}
+
+static inline uint32_t zs_key_hash(size_t len, uint64_t head, uint64_t tail)
+{
+    uint64_t x = (head * 0x9E3779B97F4A7C15ull) ^ (tail * 0xC2B2AE3D27D4EB4Full) ^ len;
+    x ^= x >> 29;
+    return (uint32_t)(x ^ (x >> 32));
+}
 
 static inline unsigned zs_varint_len(uint64_t v)
 {

@@ -139,8 +139,8 @@ static COLD zs_rc fail_syntax(struct ctx *c, const char *what)
     if (ch >= 0x21 && ch < 0x7f)
         return fail(c, ZS_EPARSE, "invalid JSON at byte %zu: expected %s, found '%c'", off, what,
                     ch);
-    return fail(c, ZS_EPARSE, "invalid JSON at byte %zu: expected %s, found byte 0x%02x", off,
-                what, ch);
+    return fail(c, ZS_EPARSE, "invalid JSON at byte %zu: expected %s, found byte 0x%02x", off, what,
+                ch);
 }
 
 static const char *json_kind(const uint8_t *p, const uint8_t *end)
@@ -366,8 +366,11 @@ static zs_rc scan_string(struct ctx *c, struct jstr *js)
         while (end - p >= 8) {
             uint64_t v;
             memcpy(&v, p, 8);
-            if (special8(v) & HIGHS)
+            uint64_t m = special8(v) & HIGHS;
+            if (m != 0) { /* the lowest flagged byte is a true hit (borrows only go up) */
+                p += __builtin_ctzll(m) >> 3;
                 break;
+            }
             p += 8;
         }
         if (p >= end) {
@@ -401,8 +404,8 @@ static zs_rc scan_string(struct ctx *c, struct jstr *js)
                         lo < 0xDC00 || lo > 0xDFFF) {
                         c->p = p;
                         return fail(c, ZS_ESCHEMA,
-                                    "string has an unpaired UTF-16 surrogate \\u%04X (byte %zu)",
-                                    u, (size_t)(p - c->start));
+                                    "string has an unpaired UTF-16 surrogate \\u%04X (byte %zu)", u,
+                                    (size_t)(p - c->start));
                     }
                     p += 6;
                 } else if (u >= 0xDC00 && u <= 0xDFFF) {
@@ -471,11 +474,10 @@ static size_t unescape(const struct jstr *js, uint8_t *dst)
             *d++ = '\t';
             break;
         case 'u': {
-            unsigned u;
+            unsigned u = 0, lo = 0xDC00; /* validated by scan_string already */
             (void)read_hex4(p, js->e, &u);
             p += 4;
             if (u >= 0xD800 && u <= 0xDBFF) {
-                unsigned lo;
                 (void)read_hex4(p + 2, js->e, &lo);
                 p += 6;
                 u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
@@ -533,10 +535,10 @@ static zs_rc put_jstr(struct ctx *c, const struct jstr *js)
 /* ---------------------------------------------------------------- numbers */
 
 struct jnum {
-    const uint8_t *s, *e;           /* whole literal */
+    const uint8_t *s, *e;             /* whole literal */
     const uint8_t *is, *ie, *fs, *fe; /* integer and fraction digits */
     int neg;
-    long exp;                       /* exponent, clamped to +-1000000 */
+    long exp; /* exponent, clamped to +-1000000 */
 };
 
 /* Scan a JSON number at [p, end) strictly; returns 0 if not a valid number. */
@@ -604,7 +606,7 @@ static int num_to_i64(const struct jnum *n, int64_t *out)
 {
     size_t il = (size_t)(n->ie - n->is), fl = (size_t)(n->fe - n->fs);
     size_t total = il + fl;
-    long shift = n->exp - (long)fl; /* value = digits * 10^shift */
+    long shift = n->exp - (long)fl;  /* value = digits * 10^shift */
     long keep = (long)total + shift; /* digits before the decimal point */
     uint64_t v = 0;
     int nonzero_seen = 0;
@@ -799,7 +801,8 @@ static zs_rc read_bool(struct ctx *c, int *out)
             return ZS_OK;
         }
         c->p = at;
-        return fail(c, ZS_ESCHEMA, "expected a boolean, got a string other than \"true\"/\"false\"");
+        return fail(c, ZS_ESCHEMA,
+                    "expected a boolean, got a string other than \"true\"/\"false\"");
     }
     if (*c->p == '0' || *c->p == '1') {
         struct jnum n;
@@ -881,8 +884,8 @@ static const char *parse_timestamp(const uint8_t *p, const uint8_t *end, int ntz
     if (p >= end || (*p != 'T' && *p != 't' && *p != ' '))
         return "expected 'T' and a time after the date";
     p++;
-    if (!digits_at(p, end, 2, &hh) || end - p < 8 || p[2] != ':' || !digits_at(p + 3, end, 2, &mi) ||
-        p[5] != ':' || !digits_at(p + 6, end, 2, &ss))
+    if (!digits_at(p, end, 2, &hh) || end - p < 8 || p[2] != ':' ||
+        !digits_at(p + 3, end, 2, &mi) || p[5] != ':' || !digits_at(p + 6, end, 2, &ss))
         return "expected the time as hh:mm:ss";
     if (hh > 23 || mi > 59 || ss > 59)
         return "time of day out of range";
@@ -1044,10 +1047,12 @@ static zs_rc put_decimal(struct ctx *c, const struct zs_type *t)
     long int_digits = first < 0 || first >= point ? 0 : point - first;
     long frac_digits = last < 0 || last < point ? 0 : last - point + 1;
     if (frac_digits > (long)s)
-        return fail(c, ZS_ESCHEMA, "%.*s has more than %u digits after the point for DECIMAL(%u,%u)",
+        return fail(c, ZS_ESCHEMA,
+                    "%.*s has more than %u digits after the point for DECIMAL(%u,%u)",
                     (int)(n.e - n.s > 40 ? 40 : n.e - n.s), (const char *)n.s, s, p, s);
     if (int_digits > (long)(p - s))
-        return fail(c, ZS_ESCHEMA, "%.*s has more than %u digits before the point for DECIMAL(%u,%u)",
+        return fail(c, ZS_ESCHEMA,
+                    "%.*s has more than %u digits before the point for DECIMAL(%u,%u)",
                     (int)(n.e - n.s > 40 ? 40 : n.e - n.s), (const char *)n.s, p - s, p, s);
     /* Text: [-] int digits (or 0) [. s digits]; at most 1 + 38 + 1 bytes + 10 of prefix. */
     zs_rc rc = need(c, 64);
@@ -1061,15 +1066,15 @@ static zs_rc put_decimal(struct ctx *c, const struct zs_type *t)
         txt[k++] = '0';
     for (long i = point - int_digits; i < point; i++) {
         long src = i; /* digit index in the literal; outside it is zero */
-        txt[k++] = (char)(src >= 0 && src < total
-                              ? (src < (long)il ? n.is[src] : n.fs[src - (long)il])
-                              : '0');
+        txt[k++] =
+            (char)(src >= 0 && src < total ? (src < (long)il ? n.is[src] : n.fs[src - (long)il])
+                                           : '0');
     }
     if (s > 0) {
         txt[k++] = '.';
         for (long i = point; i < point + (long)s; i++)
-            txt[k++] = (char)(i >= 0 && i < total ? (i < (long)il ? n.is[i] : n.fs[i - (long)il])
-                                                  : '0');
+            txt[k++] =
+                (char)(i >= 0 && i < total ? (i < (long)il ? n.is[i] : n.fs[i - (long)il]) : '0');
     }
     uint8_t *d = c->out->data + c->out->len;
     d += zs_varint_put(d, k);
@@ -1336,7 +1341,8 @@ static zs_rc put_map_key(struct ctx *c, const struct zs_type *kt, const struct j
     int64_t iv = 0;
     int bv = 0;
     if (js->escaped)
-        rc = fail(c, ZS_ESCHEMA, "map key must not contain escapes for %s keys", zs_type_kind_name(k));
+        rc = fail(c, ZS_ESCHEMA, "map key must not contain escapes for %s keys",
+                  zs_type_kind_name(k));
     else if (k == ZS_TYPE_BOOLEAN)
         rc = read_bool(c, &bv);
     else if (k == ZS_TYPE_DATE)
@@ -1381,7 +1387,7 @@ static zs_rc put_map(struct ctx *c, const struct zs_field *f, uint8_t *frame)
     size_t keys_base = tc->keys.len, idx_base = tc->keyidx.len;
     const struct zs_type *t = f->type;
     uint8_t vtag = (uint8_t)((2 << 3) | zs_schema__wire_type(t->value));
-    struct path_el *pe = &c->path[c->npath++];
+    struct path_el *pe = &c->path[c->npath];
     pe->kind = P_KEY;
     if (!expect(c, '}')) {
         for (;;) {
@@ -1391,9 +1397,10 @@ static zs_rc put_map(struct ctx *c, const struct zs_field *f, uint8_t *frame)
             const uint8_t *kraw = c->p;
             struct jstr js;
             if ((rc = scan_string(c, &js)) != ZS_OK)
-                return rc;
+                return rc; /* the path stops at the map: this key is not known yet */
             pe->s = (const char *)js.s;
             pe->len = (size_t)(js.e - js.s);
+            c->npath++;
             if (!expect(c, ':'))
                 return fail_syntax(c, "':'");
             skip_ws(c);
@@ -1408,7 +1415,8 @@ static zs_rc put_map(struct ctx *c, const struct zs_field *f, uint8_t *frame)
             if ((rc = put_map_key(c, t->key, &js, kraw)) != ZS_OK)
                 return rc;
             /* Remember the encoded key to find duplicates once the map is complete. */
-            struct keyref kr = {(uint32_t)(tc->keys.len - keys_base), (uint32_t)(c->out->len - kat)};
+            struct keyref kr = {(uint32_t)(tc->keys.len - keys_base),
+                                (uint32_t)(c->out->len - kat)};
             if (zs_buf_append(&tc->keys, c->out->data + kat, kr.len) != ZS_OK ||
                 zs_buf_append(&tc->keyidx, &kr, sizeof kr) != ZS_OK)
                 return fail(c, ZS_ENOMEM, "out of memory");
@@ -1417,6 +1425,7 @@ static zs_rc put_map(struct ctx *c, const struct zs_field *f, uint8_t *frame)
             c->out->data[c->out->len++] = vtag;
             if ((rc = put_value(c, t->value, frame)) != ZS_OK || (rc = len_end(c, at)) != ZS_OK)
                 return rc;
+            c->npath--;
             skip_ws(c);
             if (c->p < c->end && *c->p == ',') {
                 c->p++;
@@ -1434,15 +1443,12 @@ static zs_rc put_map(struct ctx *c, const struct zs_field *f, uint8_t *frame)
         struct keyref *kr = (struct keyref *)(tc->keyidx.data + idx_base);
         qsort_r(kr, nkeys, sizeof *kr, keyref_cmp, tc->keys.data + keys_base);
         for (size_t i = 1; i < nkeys; i++) {
-            if (keyref_cmp(&kr[i - 1], &kr[i], tc->keys.data + keys_base) == 0) {
-                c->npath--;
+            if (keyref_cmp(&kr[i - 1], &kr[i], tc->keys.data + keys_base) == 0)
                 return fail(c, ZS_ESCHEMA, "duplicate map key");
-            }
         }
     }
     tc->keys.len = keys_base;
     tc->keyidx.len = idx_base;
-    c->npath--;
     c->depth--;
     return ZS_OK;
 }
@@ -1660,8 +1666,7 @@ zs_rc zs_transcode_at(struct zs_transcoder *tc, const struct zs_schema *s, const
     else if (*c.p != '{' && strcmp(json_kind(c.p, c.end), "an invalid token") == 0)
         rc = fail_syntax(&c, "a JSON object");
     else if (*c.p != '{')
-        rc = fail(&c, ZS_ESCHEMA, "a record must be a JSON object, got %s",
-                  json_kind(c.p, c.end));
+        rc = fail(&c, ZS_ESCHEMA, "a record must be a JSON object, got %s", json_kind(c.p, c.end));
     else
         rc = parse_object(&c, &s->root, tc->scratch);
     if (rc == ZS_OK && out->len > c.limit) {
@@ -1684,13 +1689,13 @@ zs_rc zs_transcode(struct zs_transcoder *tc, const struct zs_schema *s, const ui
     zs_rc rc = zs_transcode_at(tc, s, json, len, &pos, out, err);
     if (rc != ZS_OK)
         return rc;
-    while (pos < len && (json[pos] == ' ' || json[pos] == '\n' || json[pos] == '\r' ||
-                         json[pos] == '\t'))
+    while (pos < len &&
+           (json[pos] == ' ' || json[pos] == '\n' || json[pos] == '\r' || json[pos] == '\t'))
         pos++;
     if (pos != len) {
         out->len = out_len0;
-        return zs_err_set(err, ZS_EPARSE, "$", "invalid JSON at byte %zu: trailing data after the record",
-                          pos);
+        return zs_err_set(err, ZS_EPARSE, "$",
+                          "invalid JSON at byte %zu: trailing data after the record", pos);
     }
     return ZS_OK;
 }

@@ -19,6 +19,4 @@ static inline size_t zs_tc__frame_bytes(size_t nfields)
     return (b + 7) & ~(size_t)7;
 }
 
-uint32_t zs_schema__name_hash(const char *s, size_t len);
-
 #endif

@@ -26,31 +26,50 @@ static const struct {
     const char *name;
     enum zs_type_kind kind;
 } scalar_names[] = {
-    {"TINYINT", ZS_TYPE_TINYINT},   {"BYTE", ZS_TYPE_TINYINT},
-    {"SMALLINT", ZS_TYPE_SMALLINT}, {"SHORT", ZS_TYPE_SMALLINT},
-    {"INT", ZS_TYPE_INT},           {"INTEGER", ZS_TYPE_INT},
-    {"INT32", ZS_TYPE_INT},         {"BIGINT", ZS_TYPE_BIGINT},
-    {"LONG", ZS_TYPE_BIGINT},       {"INT64", ZS_TYPE_BIGINT},
-    {"FLOAT", ZS_TYPE_FLOAT},       {"REAL", ZS_TYPE_FLOAT},
-    {"DOUBLE", ZS_TYPE_DOUBLE},     {"BOOLEAN", ZS_TYPE_BOOLEAN},
-    {"BOOL", ZS_TYPE_BOOLEAN},      {"STRING", ZS_TYPE_STRING},
-    {"BINARY", ZS_TYPE_BINARY},     {"BYTES", ZS_TYPE_BINARY},
-    {"DATE", ZS_TYPE_DATE},         {"TIMESTAMP", ZS_TYPE_TIMESTAMP},
-    {"TIMESTAMP_LTZ", ZS_TYPE_TIMESTAMP}, {"TIMESTAMP_NTZ", ZS_TYPE_TIMESTAMP_NTZ},
+    {"TINYINT", ZS_TYPE_TINYINT},
+    {"BYTE", ZS_TYPE_TINYINT},
+    {"SMALLINT", ZS_TYPE_SMALLINT},
+    {"SHORT", ZS_TYPE_SMALLINT},
+    {"INT", ZS_TYPE_INT},
+    {"INTEGER", ZS_TYPE_INT},
+    {"INT32", ZS_TYPE_INT},
+    {"BIGINT", ZS_TYPE_BIGINT},
+    {"LONG", ZS_TYPE_BIGINT},
+    {"INT64", ZS_TYPE_BIGINT},
+    {"FLOAT", ZS_TYPE_FLOAT},
+    {"REAL", ZS_TYPE_FLOAT},
+    {"DOUBLE", ZS_TYPE_DOUBLE},
+    {"BOOLEAN", ZS_TYPE_BOOLEAN},
+    {"BOOL", ZS_TYPE_BOOLEAN},
+    {"STRING", ZS_TYPE_STRING},
+    {"BINARY", ZS_TYPE_BINARY},
+    {"BYTES", ZS_TYPE_BINARY},
+    {"DATE", ZS_TYPE_DATE},
+    {"TIMESTAMP", ZS_TYPE_TIMESTAMP},
+    {"TIMESTAMP_LTZ", ZS_TYPE_TIMESTAMP},
+    {"TIMESTAMP_NTZ", ZS_TYPE_TIMESTAMP_NTZ},
     {"VARIANT", ZS_TYPE_VARIANT},
 };
 
 const char *zs_type_kind_name(enum zs_type_kind k)
 {
     static const char *const names[] = {
-        [ZS_TYPE_TINYINT] = "TINYINT",     [ZS_TYPE_SMALLINT] = "SMALLINT",
-        [ZS_TYPE_INT] = "INT",             [ZS_TYPE_BIGINT] = "BIGINT",
-        [ZS_TYPE_FLOAT] = "FLOAT",         [ZS_TYPE_DOUBLE] = "DOUBLE",
-        [ZS_TYPE_BOOLEAN] = "BOOLEAN",     [ZS_TYPE_STRING] = "STRING",
-        [ZS_TYPE_BINARY] = "BINARY",       [ZS_TYPE_DATE] = "DATE",
-        [ZS_TYPE_TIMESTAMP] = "TIMESTAMP", [ZS_TYPE_TIMESTAMP_NTZ] = "TIMESTAMP_NTZ",
-        [ZS_TYPE_DECIMAL] = "DECIMAL",     [ZS_TYPE_VARIANT] = "VARIANT",
-        [ZS_TYPE_ARRAY] = "ARRAY",         [ZS_TYPE_MAP] = "MAP",
+        [ZS_TYPE_TINYINT] = "TINYINT",
+        [ZS_TYPE_SMALLINT] = "SMALLINT",
+        [ZS_TYPE_INT] = "INT",
+        [ZS_TYPE_BIGINT] = "BIGINT",
+        [ZS_TYPE_FLOAT] = "FLOAT",
+        [ZS_TYPE_DOUBLE] = "DOUBLE",
+        [ZS_TYPE_BOOLEAN] = "BOOLEAN",
+        [ZS_TYPE_STRING] = "STRING",
+        [ZS_TYPE_BINARY] = "BINARY",
+        [ZS_TYPE_DATE] = "DATE",
+        [ZS_TYPE_TIMESTAMP] = "TIMESTAMP",
+        [ZS_TYPE_TIMESTAMP_NTZ] = "TIMESTAMP_NTZ",
+        [ZS_TYPE_DECIMAL] = "DECIMAL",
+        [ZS_TYPE_VARIANT] = "VARIANT",
+        [ZS_TYPE_ARRAY] = "ARRAY",
+        [ZS_TYPE_MAP] = "MAP",
         [ZS_TYPE_STRUCT] = "STRUCT",
     };
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
@@ -65,8 +84,8 @@ static zs_rc fail(struct tparser *tp, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    return zs_err_set(tp->err, ZS_ESCHEMA, NULL, "type \"%.80s\": %s at offset %zu", tp->text,
-                      what, (size_t)(tp->p - tp->text));
+    return zs_err_set(tp->err, ZS_ESCHEMA, NULL, "type \"%.80s\": %s at offset %zu", tp->text, what,
+                      (size_t)(tp->p - tp->text));
 }
 
 static void skip_blank(struct tparser *tp)

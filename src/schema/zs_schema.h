@@ -41,8 +41,8 @@ struct zs_struct;
 
 struct zs_type {
     enum zs_type_kind kind;
-    uint8_t precision;        /* DECIMAL: 1..38 */
-    uint8_t scale;            /* DECIMAL: 0..precision */
+    uint8_t precision;           /* DECIMAL: 1..38 */
+    uint8_t scale;               /* DECIMAL: 0..precision */
     const struct zs_type *elem;  /* ARRAY: element type (elements are NOT NULL) */
     const struct zs_type *key;   /* MAP: key type (integral, BOOLEAN, STRING, DATE, TIMESTAMP*) */
     const struct zs_type *value; /* MAP: value type (not ARRAY or MAP) */
@@ -52,35 +52,36 @@ struct zs_type {
 struct zs_field {
     const char *name;
     size_t name_len;
-    uint32_t number;         /* protobuf field number */
-    bool nullable;           /* false: NOT NULL (proto2 required) */
+    uint32_t number; /* protobuf field number */
+    bool nullable;   /* false: NOT NULL (proto2 required) */
     const struct zs_type *type;
-    const char *msg_name;    /* nested message of a STRUCT, ARRAY<STRUCT> or MAP value; else NULL */
-    const char *entry_name;  /* MAP: the map-entry message ("PropsEntry"); else NULL */
-    uint8_t tag[5];          /* encoded key (number << 3 | wire type) of one value */
+    const char *msg_name;   /* nested message of a STRUCT, ARRAY<STRUCT> or MAP value; else NULL */
+    const char *entry_name; /* MAP: the map-entry message ("PropsEntry"); else NULL */
+    uint8_t tag[5];         /* encoded key (number << 3 | wire type) of one value */
     uint8_t tag_len;
+    uint64_t key_head, key_tail; /* name lookup words (schema_int.h zs_key_words) */
 };
 
 struct zs_struct {
     const struct zs_field *fields; /* declaration order */
     size_t nfields;
-    const uint32_t *slots;         /* name hash table: field index + 1, 0 = empty */
+    const uint32_t *slots; /* name hash table: field index + 1, 0 = empty */
     uint32_t slot_mask;
-    const uint64_t *required;      /* bitmap over field indexes: NOT NULL fields */
-    size_t nwords;                 /* words in the bitmaps */
-    size_t frame_bytes;            /* transcoder scratch this struct and its children need */
+    const uint64_t *required; /* bitmap over field indexes: NOT NULL fields */
+    size_t nwords;            /* words in the bitmaps */
+    size_t frame_bytes;       /* transcoder scratch this struct and its children need */
 };
 
 struct zs_schema {
-    const char *package;       /* proto package, may be "" */
-    const char *message_name;  /* root message name */
+    const char *package;      /* proto package, may be "" */
+    const char *message_name; /* root message name */
     struct zs_struct root;
-    unsigned depth;            /* deepest nesting of STRUCT/ARRAY/MAP (top level = 1) */
+    unsigned depth; /* deepest nesting of STRUCT/ARRAY/MAP (top level = 1) */
     /* Transcoder options, fixed at compile time. */
-    bool reject_unknown;       /* unknown JSON keys are errors (else skipped) */
-    unsigned max_depth;        /* JSON nesting limit, VARIANT values included */
-    size_t max_record_bytes;   /* encoded record ceiling */
-    struct zs_arena *arena;    /* owns everything above */
+    bool reject_unknown;     /* unknown JSON keys are errors (else skipped) */
+    unsigned max_depth;      /* JSON nesting limit, VARIANT values included */
+    size_t max_record_bytes; /* encoded record ceiling */
+    struct zs_arena *arena;  /* owns everything above */
 };
 
 /* One column as configured: the seed's form or a Unity Catalog type. */
@@ -96,8 +97,8 @@ struct zs_schema_opts {
     const char *package;      /* may be NULL or "" */
     const char *message_name; /* required: a protobuf identifier */
     bool reject_unknown;
-    unsigned max_depth;       /* 0 = 64 */
-    size_t max_record_bytes;  /* 0 = 1 MiB */
+    unsigned max_depth;      /* 0 = 64 */
+    size_t max_record_bytes; /* 0 = 1 MiB */
 };
 
 #define ZS_SCHEMA_MAX_COLUMNS 2000

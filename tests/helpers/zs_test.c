@@ -16,8 +16,11 @@ struct zs_config *zs_test_load(const char *rel)
     struct zs_config *c = NULL;
     struct zs_err err;
     char msg[600];
+    char path[4096], env[4096];
     zs_err_clear(&err);
-    zs_rc rc = zs_config_load(zs_test_path(rel), zs_test_path("tests/data/empty.env"), &c, &err);
+    snprintf(path, sizeof path, "%s", zs_test_path(rel));
+    snprintf(env, sizeof env, "%s", zs_test_path("tests/data/empty.env"));
+    zs_rc rc = zs_config_load(path, env, &c, &err);
     if (rc != ZS_OK)
         fail_msg("loading %s: %s", rel, zs_err_format(&err, msg, sizeof msg));
     return c;

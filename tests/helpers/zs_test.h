@@ -17,7 +17,7 @@
     do {                                                                                           \
         zs_rc got_ = (got), want_ = (want);                                                        \
         if (got_ != want_)                                                                         \
-            fail_msg("%s:%d: got %s, want %s", __FILE__, __LINE__, zs_rc_str(got_),               \
+            fail_msg("%s:%d: got %s, want %s", __FILE__, __LINE__, zs_rc_str(got_),                \
                      zs_rc_str(want_));                                                            \
     } while (0)
 

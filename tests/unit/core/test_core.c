@@ -1,3 +1,131 @@
+/* Core: capped buffers, arenas, error records, status names, allocation failure hooks. */
+#include <errno.h>
+#include <string.h>
+
+#include "core/zs_arena.h"
+#include "core/zs_buf.h"
+#include "core/zs_err.h"
+#include "core/zs_log.h"
+#include "core/zs_mem.h"
 #include "zs_test.h"
-static void t(void **s){(void)s;}
-int main(void){const struct CMUnitTest tests[]={cmocka_unit_test(t)};return cmocka_run_group_tests(tests,NULL,NULL);}
+
+static void test_buf_ceiling(void **state)
+{
+    (void)state;
+    struct zs_buf b;
+    zs_buf_init(&b, 10);
+    assert_rc(zs_buf_append(&b, "0123456789", 10), ZS_OK);
+    assert_int_equal(b.len, 10);
+    assert_true(b.cap <= 10);
+    assert_rc(zs_buf_append(&b, "x", 1), ZS_ELIMIT);
+    assert_int_equal(b.len, 10); /* unchanged on error */
+    assert_rc(zs_buf_reserve(&b, SIZE_MAX), ZS_ELIMIT);
+    assert_null(zs_buf_cstr(&b)); /* no room for the NUL either */
+    zs_buf_release(&b);
+    zs_buf_init(&b, 1 << 20);
+    assert_rc(zs_buf_printf(&b, "%s=%d", "n", 42), ZS_OK);
+    assert_rc(zs_buf_puts(&b, "!"), ZS_OK);
+    assert_string_equal(zs_buf_cstr(&b), "n=42!");
+    for (int i = 0; i < 1000; i++)
+        assert_rc(zs_buf_append(&b, "abcdefgh", 8), ZS_OK);
+    assert_int_equal(b.len, 8005);
+    zs_buf_release(&b);
+    assert_null(b.data);
+}
+
+static void test_arena(void **state)
+{
+    (void)state;
+    struct zs_arena *a = zs_arena_create(256);
+    char *s = zs_arena_strndup(a, "hello world", 5);
+    assert_string_equal(s, "hello");
+    uint64_t *z = zs_arena_calloc(a, 100, sizeof *z); /* larger than the chunk */
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(z[i], 0);
+    void *p1 = zs_arena_alloc(a, 3), *p2 = zs_arena_alloc(a, 3);
+    assert_int_equal((uintptr_t)p1 % 16, 0);
+    assert_int_equal((uintptr_t)p2 % 16, 0);
+    assert_null(zs_arena_calloc(a, SIZE_MAX / 2, 4)); /* overflow */
+    zs_arena_destroy(a);
+    zs_arena_destroy(NULL);
+}
+
+static void test_err(void **state)
+{
+    (void)state;
+    struct zs_err e;
+    char out[64];
+    zs_err_clear(&e);
+    assert_rc(e.code, ZS_OK);
+    assert_rc(zs_err_set(&e, ZS_ESCHEMA, "$.a", "bad %d", 7), ZS_ESCHEMA);
+    assert_string_equal(zs_err_format(&e, out, sizeof out), "$.a: bad 7");
+    zs_err_set(&e, ZS_EIO, NULL, "plain");
+    assert_string_equal(zs_err_format(&e, out, sizeof out), "plain");
+    assert_rc(zs_err_set(NULL, ZS_EIO, NULL, "dropped"), ZS_EIO);
+    char longmsg[600];
+    memset(longmsg, 'm', sizeof longmsg - 1);
+    longmsg[sizeof longmsg - 1] = '\0';
+    zs_err_set(&e, ZS_EIO, NULL, "%s", longmsg);
+    assert_int_equal(strlen(e.msg), ZS_ERR_MSG_MAX - 1); /* truncated, terminated */
+}
+
+static void test_rc_names(void **state)
+{
+    (void)state;
+    for (int i = 0; i < ZS_RC_COUNT_; i++)
+        assert_int_equal(strncmp(zs_rc_str((zs_rc)i), "ZS_", 3), 0);
+    assert_string_equal(zs_rc_str(ZS_EPARSE), "ZS_EPARSE");
+    assert_string_equal(zs_rc_str((zs_rc)999), "ZS_E?");
+    assert_rc(zs_rc_from_errno(ENOSPC), ZS_ENOSPC);
+    assert_rc(zs_rc_from_errno(ENOENT), ZS_ENOTFOUND);
+    assert_rc(zs_rc_from_errno(EBADF), ZS_EIO);
+}
+
+static void test_log_levels(void **state)
+{
+    (void)state;
+    enum zs_log_level lvl;
+    assert_rc(zs_log_parse_level("debug", &lvl), ZS_OK);
+    assert_int_equal(lvl, ZS_LOG_DEBUG);
+    assert_rc(zs_log_parse_level("loud", &lvl), ZS_EINVAL);
+    zs_log_set_level(ZS_LOG_ERROR);
+    int evaluated = 0;
+    zs_log(ZS_LOG_DEBUG, "test", "x=%d", ++evaluated); /* off: arguments not evaluated */
+    assert_int_equal(evaluated, 0);
+    zs_log_set_level(ZS_LOG_INFO);
+}
+
+#ifdef ZS_TESTING
+static void test_fail_injection(void **state)
+{
+    (void)state;
+    zs_mem_fail_after(1);
+    void *a = zs_alloc(8);
+    void *b = zs_alloc(8);
+    zs_mem_fail_after(-1);
+    assert_non_null(a);
+    assert_null(b);
+    zs_free(a);
+    struct zs_buf buf;
+    zs_buf_init(&buf, 100);
+    zs_mem_fail_after(0);
+    assert_rc(zs_buf_append(&buf, "x", 1), ZS_ENOMEM);
+    zs_mem_fail_after(-1);
+    assert_int_equal(buf.len, 0);
+}
+#endif
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buf_ceiling),
+        cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_err),
+        cmocka_unit_test(test_rc_names),
+        cmocka_unit_test(test_log_levels),
+#ifdef ZS_TESTING
+        cmocka_unit_test(test_fail_injection),
+#endif
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

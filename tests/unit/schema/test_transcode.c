@@ -95,8 +95,8 @@ static void test_integers(void **state)
     check(all, "{\"c_tinyint\": -128}", MSG(m));
     m.c_tinyint = 127;
     check(all, "{\"c_tinyint\":127}", MSG(m));
-    check(all, "{\"c_tinyint\":\"127\"}", MSG(m));   /* numeric string, as the original took */
-    check(all, "{\"c_tinyint\":127.000}", MSG(m));   /* integral value with a fraction part */
+    check(all, "{\"c_tinyint\":\"127\"}", MSG(m)); /* numeric string, as the original took */
+    check(all, "{\"c_tinyint\":127.000}", MSG(m)); /* integral value with a fraction part */
     check(all, "{\"c_tinyint\":1.27e2}", MSG(m));
     m = (ZsTest__AllTypes)ZS_TEST__ALL_TYPES__INIT;
     m.has_c_smallint = 1;
@@ -197,6 +197,10 @@ static void test_strings(void **state)
     strcat(esc, "\"}");
     m.c_string = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     check(all, esc, MSG(m));
+    /* U+0000 is a valid string character (protobuf-c's char * cannot hold it: raw bytes). */
+    const uint8_t nul[] = {0x42, 0x03, 'a', 0x00, 'b'};
+    const char *j = "{\"c_string\":\"a\\u0000b\"}";
+    check_raw(all, j, strlen(j), nul, sizeof nul);
 }
 
 static void test_binary(void **state)
@@ -262,10 +266,11 @@ static void test_decimal(void **state)
     static const struct {
         const char *in, *out;
     } cases[] = {
-        {"\"12.5\"", "12.50"},        {"12.5", "12.50"},     {"-0.01", "-0.01"},
-        {"\"12345678.99\"", "12345678.99"}, {"1e2", "100.00"}, {"0", "0.00"},
-        {"1.230", "1.23"},            {"-0.0", "0.00"},      {"0.5e-1", "0.05"},
-        {"\"99999999.99\"", "99999999.99"},
+        {"\"12.5\"", "12.50"}, {"12.5", "12.50"},
+        {"-0.01", "-0.01"},    {"\"12345678.99\"", "12345678.99"},
+        {"1e2", "100.00"},     {"0", "0.00"},
+        {"1.230", "1.23"},     {"-0.0", "0.00"},
+        {"0.5e-1", "0.05"},    {"\"99999999.99\"", "99999999.99"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ZsTest__AllTypes m = ZS_TEST__ALL_TYPES__INIT;
@@ -282,7 +287,8 @@ static void test_variant(void **state)
     (void)state;
     ZsTest__AllTypes m = ZS_TEST__ALL_TYPES__INIT;
     m.c_variant = "{\"a\":[1,2.5,\"x\",true,null],\"b\":{\"c\":{}}}";
-    check(all, "{\"c_variant\": { \"a\" : [ 1 , 2.5, \"x\", true, null ],\n \"b\": {\"c\": {} } } }",
+    check(all,
+          "{\"c_variant\": { \"a\" : [ 1 , 2.5, \"x\", true, null ],\n \"b\": {\"c\": {} } } }",
           MSG(m));
     m.c_variant = "42";
     check(all, "{\"c_variant\":42}", MSG(m));
@@ -512,15 +518,18 @@ static void test_schema_errors(void **state)
     check_err(all, "{\"c_struct\":{\"b\":\"x\",\"zzz\":1}}", ZS_ESCHEMA, "$.c_struct.zzz",
               "unknown field");
     check_err(all, "{\"c_struct\":{\"a\":1}}", ZS_ESCHEMA, "$.c_struct.b", "missing required");
-    check_err(all, "{\"c_struct\":{\"b\":null}}", ZS_ESCHEMA, "$.c_struct.b", "null is not allowed");
+    check_err(all, "{\"c_struct\":{\"b\":null}}", ZS_ESCHEMA, "$.c_struct.b",
+              "null is not allowed");
     check_err(strict, "{\"id\":1,\"tags\":[]}", ZS_ESCHEMA, "$.name", "missing required");
     check_err(strict, "{\"id\":1,\"name\":null,\"tags\":[]}", ZS_ESCHEMA, "$.name",
               "null is not allowed");
     check_err(strict, "{\"id\":1,\"name\":\"n\"}", ZS_ESCHEMA, "$.tags", "missing required");
     check_err(all, "{\"c_int\": \"abc\"}", ZS_ESCHEMA, "$.c_int", "not a number");
-    check_err(all, "{\"c_int\": true}", ZS_ESCHEMA, "$.c_int", "expected an integer, got a boolean");
+    check_err(all, "{\"c_int\": true}", ZS_ESCHEMA, "$.c_int",
+              "expected an integer, got a boolean");
     check_err(all, "{\"c_int\": {}}", ZS_ESCHEMA, "$.c_int", "got an object");
-    check_err(all, "{\"c_string\": 5}", ZS_ESCHEMA, "$.c_string", "expected a string, got a number");
+    check_err(all, "{\"c_string\": 5}", ZS_ESCHEMA, "$.c_string",
+              "expected a string, got a number");
     check_err(all, "{\"c_boolean\": \"yes\"}", ZS_ESCHEMA, "$.c_boolean", "expected a boolean");
     check_err(all, "{\"c_boolean\": 2}", ZS_ESCHEMA, "$.c_boolean", "expected a boolean");
     check_err(all, "{\"c_tinyint\": 300}", ZS_ESCHEMA, "$.c_tinyint",
@@ -564,12 +573,17 @@ static void test_schema_errors(void **state)
     check_err(all, "{\"readings\": [{}, {\"temp\": \"hot\"}]}", ZS_ESCHEMA, "$.readings[1].temp",
               "not a number");
     check_err(all, "{\"c_struct\": []}", ZS_ESCHEMA, "$.c_struct", "expected an object");
-    check_err(all, "{\"c_int_map\": {\"x\": \"a\"}}", ZS_ESCHEMA, "$.c_int_map.x", "not an integer");
+    check_err(all, "{\"c_int_map\": {\"x\": \"a\"}}", ZS_ESCHEMA, "$.c_int_map.x",
+              "not an integer");
     check_err(all, "{\"c_int_map\": {\"99999999999\": \"a\"}}", ZS_ESCHEMA,
               "$.c_int_map[\"99999999999\"]", "out of range");
     check_err(all, "{\"c_map\": {\"a\": 1, \"b\": 2, \"a\": 3}}", ZS_ESCHEMA, "$.c_map",
               "duplicate map key");
     check_err(all, "{\"c_map\": {\"a\": null}}", ZS_ESCHEMA, "$.c_map.a", "null map values");
+    /* A key that fails to scan is not on the path (found by fuzz_transcode). */
+    check_err(all, "{\"c_map\": {\"\\ud800\": 1}}", ZS_ESCHEMA, "$.c_map", "unpaired UTF-16");
+    check_err(all, "{\"c_map\": {\"a\": 1, \"b\x01\": 2}}", ZS_EPARSE, "$.c_map",
+              "control character");
     check_err(all, "{\"c_bool_map\": {\"yes\": 1}}", ZS_ESCHEMA, "$.c_bool_map.yes", "BOOLEAN");
     check_err(all, "{\"c_struct_map\": {\"k\": {\"v\": \"x\"}}}", ZS_ESCHEMA, "$.c_struct_map.k.v",
               "not a number");
@@ -616,14 +630,14 @@ static void test_limits(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_integers),       cmocka_unit_test(test_floats),
-        cmocka_unit_test(test_booleans),       cmocka_unit_test(test_strings),
-        cmocka_unit_test(test_binary),         cmocka_unit_test(test_dates_and_timestamps),
-        cmocka_unit_test(test_decimal),        cmocka_unit_test(test_variant),
-        cmocka_unit_test(test_arrays),         cmocka_unit_test(test_structs),
-        cmocka_unit_test(test_maps),           cmocka_unit_test(test_record_shape),
-        cmocka_unit_test(test_transcode_at),   cmocka_unit_test(test_syntax_errors),
-        cmocka_unit_test(test_schema_errors),  cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_integers),      cmocka_unit_test(test_floats),
+        cmocka_unit_test(test_booleans),      cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_binary),        cmocka_unit_test(test_dates_and_timestamps),
+        cmocka_unit_test(test_decimal),       cmocka_unit_test(test_variant),
+        cmocka_unit_test(test_arrays),        cmocka_unit_test(test_structs),
+        cmocka_unit_test(test_maps),          cmocka_unit_test(test_record_shape),
+        cmocka_unit_test(test_transcode_at),  cmocka_unit_test(test_syntax_errors),
+        cmocka_unit_test(test_schema_errors), cmocka_unit_test(test_limits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
