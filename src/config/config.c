@@ -192,13 +192,13 @@ static const char *json_type_name(json_t *v)
     }
 }
 
-/* A required or optional string member; *out is arena-copied. */
-static zs_rc get_string(const struct zs_cfgctx *cx, struct zs_jpath *jp, json_t *obj,
-                        const char *key, int required, struct zs_arena *a, const char **out)
+/* A string member borrowed from the JSON tree (alive while the tree is). */
+static zs_rc borrow_string(const struct zs_cfgctx *cx, struct zs_jpath *jp, json_t *obj,
+                           const char *key, int required, const char **out)
 {
     json_t *v = json_object_get(obj, key);
-    jp_push_key(jp, key);
     zs_rc rc = ZS_OK;
+    jp_push_key(jp, key);
     if (v == NULL) {
         if (required)
             rc = zs_config__fail(cx, jp, ZS_EINVAL, "missing required key");
@@ -206,15 +206,29 @@ static zs_rc get_string(const struct zs_cfgctx *cx, struct zs_jpath *jp, json_t 
         rc = zs_config__fail(cx, jp, ZS_EINVAL, "expected a string, got %s", json_type_name(v));
     } else if (json_string_length(v) != strlen(json_string_value(v))) {
         rc = zs_config__fail(cx, jp, ZS_EINVAL, "must not contain NUL characters");
-    } else if (json_string_length(v) == 0 && required) {
-        rc = zs_config__fail(cx, jp, ZS_EINVAL, "must not be empty");
     } else {
-        *out = zs_arena_strndup(a, json_string_value(v), json_string_length(v));
-        if (*out == NULL)
-            rc = ZS_ENOMEM;
+        *out = json_string_value(v);
     }
     jp->n--;
     return rc;
+}
+
+/* A string member copied into the arena; a required one must not be empty. */
+static zs_rc get_string(const struct zs_cfgctx *cx, struct zs_jpath *jp, json_t *obj,
+                        const char *key, int required, struct zs_arena *a, const char **out)
+{
+    const char *v = NULL;
+    zs_rc rc = borrow_string(cx, jp, obj, key, required, &v);
+    if (rc != ZS_OK || v == NULL)
+        return rc;
+    if (v[0] == '\0' && required) {
+        jp_push_key(jp, key);
+        rc = zs_config__fail(cx, jp, ZS_EINVAL, "must not be empty");
+        jp->n--;
+        return rc;
+    }
+    *out = zs_arena_strndup(a, v, strlen(v));
+    return *out != NULL ? ZS_OK : ZS_ENOMEM;
 }
 
 /* Every key of obj must be in allowed[] (NULL-terminated) or in the option table. */
@@ -316,27 +330,6 @@ static zs_rc load_databricks(const struct zs_cfgctx *cx, struct zs_jpath *jp, js
             rc = ZS_ENOMEM;
     }
 out:
-    jp->n--;
-    return rc;
-}
-
-/* A string member borrowed from the JSON tree (alive while the tree is). */
-static zs_rc borrow_string(const struct zs_cfgctx *cx, struct zs_jpath *jp, json_t *obj,
-                           const char *key, int required, const char **out)
-{
-    json_t *v = json_object_get(obj, key);
-    zs_rc rc = ZS_OK;
-    jp_push_key(jp, key);
-    if (v == NULL) {
-        if (required)
-            rc = zs_config__fail(cx, jp, ZS_EINVAL, "missing required key");
-    } else if (!json_is_string(v)) {
-        rc = zs_config__fail(cx, jp, ZS_EINVAL, "expected a string, got %s", json_type_name(v));
-    } else if (json_string_length(v) != strlen(json_string_value(v))) {
-        rc = zs_config__fail(cx, jp, ZS_EINVAL, "must not contain NUL characters");
-    } else {
-        *out = json_string_value(v);
-    }
     jp->n--;
     return rc;
 }

@@ -37,26 +37,6 @@ static zs_rc put_str_field(struct zs_buf *b, unsigned num, const char *s)
     return put_bytes_field(b, num, s, strlen(s));
 }
 
-/* protoc's ToJsonName: drop underscores, upper-case the letter after each. */
-static zs_rc json_name(const char *name, struct zs_buf *out)
-{
-    int cap_next = 0;
-    for (const char *p = name; *p != '\0'; p++) {
-        char c = *p;
-        if (c == '_') {
-            cap_next = 1;
-            continue;
-        }
-        if (cap_next && c >= 'a' && c <= 'z')
-            c = (char)(c - 'a' + 'A');
-        cap_next = 0;
-        zs_rc rc = zs_buf_append(out, &c, 1);
-        if (rc != ZS_OK)
-            return rc;
-    }
-    return ZS_OK;
-}
-
 /* One FieldDescriptorProto. type_name: fully qualified message name, or NULL. */
 static zs_rc field_proto(struct zs_buf *out, const char *name, uint32_t number, int label, int type,
                          const char *scope, const char *type_name)
@@ -76,7 +56,7 @@ static zs_rc field_proto(struct zs_buf *out, const char *name, uint32_t number, 
             goto out;
         jn.len = 0;
     }
-    if ((rc = json_name(name, &jn)) != ZS_OK ||
+    if ((rc = zs_schema__camel(name, 0, "", &jn)) != ZS_OK ||
         (rc = put_bytes_field(&f, F_JSON_NAME, jn.data, jn.len)) != ZS_OK)
         goto out;
     rc = put_bytes_field(out, D_FIELD, f.data, f.len);

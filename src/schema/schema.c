@@ -83,10 +83,10 @@ int zs_schema__wire_type(const struct zs_type *t)
     }
 }
 
-zs_rc zs_schema_camel(const char *name, const char *suffix, struct zs_buf *out)
+zs_rc zs_schema__camel(const char *name, int upper_first, const char *suffix, struct zs_buf *out)
 {
-    /* Same rule as protoc's MapEntryName, so our names match the .proto we print. */
-    int cap_next = 1;
+    /* protoc's rules (MapEntryName, ToJsonName), so our names match the .proto we print. */
+    int cap_next = upper_first;
     for (const char *p = name; *p != '\0'; p++) {
         char c = *p;
         if (c == '_') {
@@ -101,6 +101,11 @@ zs_rc zs_schema_camel(const char *name, const char *suffix, struct zs_buf *out)
             return rc;
     }
     return zs_buf_puts(out, suffix);
+}
+
+zs_rc zs_schema_camel(const char *name, const char *suffix, struct zs_buf *out)
+{
+    return zs_schema__camel(name, 1, suffix, out);
 }
 
 static int valid_ident(const char *s, size_t len)

@@ -30,6 +30,12 @@ const char *zs_schema__pb_name(int pb_type);
 /* Wire type of one encoded value of t (for ARRAY: of one element; MAP/STRUCT: LEN). */
 int zs_schema__wire_type(const struct zs_type *t);
 
+/*
+ * protoc's CamelCase of a field name: drop '_', upper-case the letter after each, and the
+ * first letter when upper_first (message names) but not for json_name; then add suffix.
+ */
+zs_rc zs_schema__camel(const char *name, int upper_first, const char *suffix, struct zs_buf *out);
+
 /* A STRUCT<...> member as parsed from type text. */
 struct zs_type_member {
     const char *name; /* points into the type text */

@@ -268,8 +268,11 @@ static zs_rc len_end(struct ctx *c, size_t at)
 
 static inline void skip_ws(struct ctx *c)
 {
-    while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t'))
-        c->p++;
+    const uint8_t *p = c->p, *end = c->end;
+    /* JSON blanks are all <= ' ': one compare rejects every other byte. */
+    while (p < end && *p <= ' ' && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    c->p = p;
 }
 
 static inline int expect(struct ctx *c, char ch)
@@ -445,6 +448,13 @@ static zs_rc scan_string(struct ctx *c, struct jstr *js)
     }
 }
 
+/* Is the scanned string exactly the unescaped literal lit? */
+static inline int jstr_is(const struct jstr *js, const char *lit)
+{
+    size_t n = strlen(lit);
+    return !js->escaped && (size_t)(js->e - js->s) == n && memcmp(js->s, lit, n) == 0;
+}
+
 /* Decode a scanned, escaped string into dst (room for e - s bytes); returns bytes written. */
 static size_t unescape(const struct jstr *js, uint8_t *dst)
 {
@@ -538,8 +548,19 @@ struct jnum {
     const uint8_t *s, *e;             /* whole literal */
     const uint8_t *is, *ie, *fs, *fe; /* integer and fraction digits */
     int neg;
-    long exp; /* exponent, clamped to +-1000000 */
+    long exp;      /* exponent, clamped to +-1000000 */
+    uint64_t mant; /* the first 19 significant digits (integer and fraction) */
+    int sig;       /* significant digits seen (may exceed 19) */
 };
+
+static inline void mant_digit(struct jnum *n, unsigned d)
+{
+    if (n->sig == 0 && d == 0)
+        return; /* leading zeros are not significant */
+    if (n->sig < 19)
+        n->mant = n->mant * 10 + d;
+    n->sig++;
+}
 
 /* Scan a JSON number at [p, end) strictly; returns 0 if not a valid number. */
 static int scan_number_at(const uint8_t *p, const uint8_t *end, struct jnum *n)
@@ -547,6 +568,8 @@ static int scan_number_at(const uint8_t *p, const uint8_t *end, struct jnum *n)
     n->s = p;
     n->neg = 0;
     n->exp = 0;
+    n->mant = 0;
+    n->sig = 0;
     if (p < end && *p == '-') {
         n->neg = 1;
         p++;
@@ -556,7 +579,7 @@ static int scan_number_at(const uint8_t *p, const uint8_t *end, struct jnum *n)
         p++;
     } else if (p < end && *p >= '1' && *p <= '9') {
         while (p < end && *p >= '0' && *p <= '9')
-            p++;
+            mant_digit(n, (unsigned)(*p++ - '0'));
     } else {
         return 0;
     }
@@ -566,7 +589,7 @@ static int scan_number_at(const uint8_t *p, const uint8_t *end, struct jnum *n)
         p++;
         n->fs = p;
         while (p < end && *p >= '0' && *p <= '9')
-            p++;
+            mant_digit(n, (unsigned)(*p++ - '0'));
         n->fe = p;
         if (n->fe == n->fs)
             return 0;
@@ -605,6 +628,10 @@ enum { NUM_OK, NUM_FRACTION, NUM_RANGE };
 static int num_to_i64(const struct jnum *n, int64_t *out)
 {
     size_t il = (size_t)(n->ie - n->is), fl = (size_t)(n->fe - n->fs);
+    if (fl == 0 && n->exp == 0 && n->sig <= 18) { /* plain integer: the common case */
+        *out = n->neg ? -(int64_t)n->mant : (int64_t)n->mant;
+        return NUM_OK;
+    }
     size_t total = il + fl;
     long shift = n->exp - (long)fl;  /* value = digits * 10^shift */
     long keep = (long)total + shift; /* digits before the decimal point */
@@ -645,20 +672,9 @@ static const double pow10_tab[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7
 static zs_rc num_to_double(struct ctx *c, const struct jnum *n, double *out)
 {
     /* Clinger's fast path: <= 15 significant digits and |10^k| <= 1e22 is exact. */
-    size_t il = (size_t)(n->ie - n->is), fl = (size_t)(n->fe - n->fs);
-    uint64_t m = 0;
-    int digits = 0;
-    for (size_t i = 0; i < il + fl; i++) {
-        unsigned d = (unsigned)((i < il ? n->is[i] : n->fs[i - il]) - '0');
-        if (digits == 0 && d == 0)
-            continue;
-        if (++digits > 15)
-            break;
-        m = m * 10 + d;
-    }
-    long e = n->exp - (long)fl;
-    if (digits <= 15 && e >= -22 && e <= 22) {
-        double v = (double)m;
+    long e = n->exp - (long)(n->fe - n->fs);
+    if (n->sig <= 15 && e >= -22 && e <= 22) {
+        double v = (double)n->mant;
         v = e >= 0 ? v * pow10_tab[e] : v / pow10_tab[-e];
         *out = n->neg ? -v : v;
         return ZS_OK;
@@ -739,17 +755,8 @@ static zs_rc read_double(struct ctx *c, enum zs_type_kind kind, double *out)
         zs_rc rc = scan_string(c, &js);
         if (rc != ZS_OK)
             return rc;
-        size_t l = (size_t)(js.e - js.s);
-        if (!js.escaped && l == 3 && memcmp(js.s, "NaN", 3) == 0) {
-            *out = NAN;
-            return ZS_OK;
-        }
-        if (!js.escaped && l == 8 && memcmp(js.s, "Infinity", 8) == 0) {
-            *out = INFINITY;
-            return ZS_OK;
-        }
-        if (!js.escaped && l == 9 && memcmp(js.s, "-Infinity", 9) == 0) {
-            *out = -INFINITY;
+        if (jstr_is(&js, "NaN") || jstr_is(&js, "Infinity") || jstr_is(&js, "-Infinity")) {
+            *out = js.s[0] == 'N' ? NAN : js.s[0] == '-' ? -INFINITY : INFINITY;
             return ZS_OK;
         }
         if (js.escaped || !scan_number_at(js.s, js.e, &n) || n.e != js.e) {
@@ -791,13 +798,8 @@ static zs_rc read_bool(struct ctx *c, int *out)
         zs_rc rc = scan_string(c, &js);
         if (rc != ZS_OK)
             return rc;
-        size_t l = (size_t)(js.e - js.s);
-        if (!js.escaped && l == 4 && memcmp(js.s, "true", 4) == 0) {
-            *out = 1;
-            return ZS_OK;
-        }
-        if (!js.escaped && l == 5 && memcmp(js.s, "false", 5) == 0) {
-            *out = 0;
+        if (jstr_is(&js, "true") || jstr_is(&js, "false")) {
+            *out = js.s[0] == 't';
             return ZS_OK;
         }
         c->p = at;
@@ -1327,8 +1329,7 @@ static zs_rc put_map_key(struct ctx *c, const struct zs_type *kt, const struct j
     }
     if (js->s == js->e)
         return fail(c, ZS_ESCHEMA, "empty map key for %s keys", zs_type_kind_name(k));
-    if (k == ZS_TYPE_BOOLEAN && !(js->e - js->s == 4 && memcmp(js->s, "true", 4) == 0) &&
-        !(js->e - js->s == 5 && memcmp(js->s, "false", 5) == 0))
+    if (k == ZS_TYPE_BOOLEAN && !jstr_is(js, "true") && !jstr_is(js, "false"))
         return fail(c, ZS_ESCHEMA, "map key is not a BOOLEAN (\"true\" or \"false\")");
     if (!js->escaped && k != ZS_TYPE_BOOLEAN && k != ZS_TYPE_DATE && k != ZS_TYPE_TIMESTAMP &&
         k != ZS_TYPE_TIMESTAMP_NTZ && *js->s != '-' && !(*js->s >= '0' && *js->s <= '9'))
