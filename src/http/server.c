@@ -1,0 +1,681 @@
+/*
+ * HTTP/1.1 server: libuv for I/O and timers, http-parser for the protocol.
+ * See zs_http.h for the contract. Thread: everything here runs on the server's loop.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <http_parser.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/zs_log.h"
+#include "core/zs_mem.h"
+#include "http/zs_http.h"
+
+enum conn_state { C_IDLE, C_READING, C_HANDLING };
+
+struct hoff {
+    size_t name_off, name_len, value_off, value_len;
+};
+
+struct conn {
+    uv_tcp_t tcp; /* handle.data = this */
+    uv_timer_t timer;
+    struct zs_http_server *srv;
+    struct conn *prev, *next;
+    http_parser parser;
+    enum conn_state state;
+    int handles;       /* open libuv handles (tcp, timer) */
+    int closing;       /* close started */
+    int handler_owes;  /* a handler holds req: free only after zs_http_respond */
+    int keep_alive;
+    int error_status;  /* set by a callback that refused the request */
+    int cl_count;      /* Content-Length headers seen */
+    int te_seen;
+    int last_was_value;
+    size_t nh;
+    size_t url_off, url_len;
+    struct hoff hoff[ZS_HTTP_MAX_HEADERS];
+    struct zs_buf hdr;  /* url and header bytes */
+    struct zs_buf body;
+    struct zs_buf in;   /* bytes read but not parsed yet (after a pause) */
+    char rbuf[16384];
+    struct zs_http_req req;
+};
+
+struct zs_http_server {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    int listener_open;
+    struct zs_http_opts o;
+    zs_http_handler_fn fn;
+    void *ctx;
+    struct conn *conns;
+    unsigned nconns; /* open connections (the cap counts these) */
+    unsigned nalloc; /* connections not freed yet (closing ones still use the server) */
+    int closing;
+    uint16_t port;
+    http_parser_settings settings;
+};
+
+struct wreq {
+    uv_write_t w;
+    struct conn *c;
+    int close_after;
+    size_t len;
+    char data[];
+};
+
+static void conn_close(struct conn *c);
+
+/* ---------------------------------------------------------------- helpers */
+
+const char *zs_http_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+    }
+}
+
+static void http_date(char out[40])
+{
+    static time_t cached;
+    static char text[40];
+    time_t now = time(NULL);
+    if (now != cached) { /* one loop thread per server; a race only rewrites the same text */
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        cached = now;
+    }
+    memcpy(out, text, 40);
+}
+
+static int is_tchar(unsigned char ch)
+{
+    /* RFC 9110 token characters. */
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
+        return 1;
+    return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+}
+
+static int slice_ieq(struct zs_slice s, const char *lit)
+{
+    size_t n = strlen(lit);
+    return s.len == n && strncasecmp((const char *)s.ptr, lit, n) == 0;
+}
+
+const struct zs_slice *zs_http_req_header(const struct zs_http_req *req, const char *name)
+{
+    for (size_t i = 0; i < req->nheaders; i++)
+        if (slice_ieq(req->headers[i].name, name))
+            return &req->headers[i].value;
+    return NULL;
+}
+
+static int hexv(unsigned char h)
+{
+    if (h >= '0' && h <= '9')
+        return h - '0';
+    h |= 0x20;
+    return h >= 'a' && h <= 'f' ? h - 'a' + 10 : -1;
+}
+
+zs_rc zs_http_url_decode(struct zs_slice s, int plus_space, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char ch = s.ptr[i];
+        if (ch == '%') {
+            int hi = i + 2 < s.len ? hexv(s.ptr[i + 1]) : -1;
+            int lo = i + 2 < s.len ? hexv(s.ptr[i + 2]) : -1;
+            if (hi < 0 || lo < 0)
+                return ZS_EPARSE;
+            ch = (unsigned char)(hi << 4 | lo);
+            i += 2;
+        } else if (ch == '+' && plus_space) {
+            ch = ' ';
+        }
+        if (k + 1 >= cap)
+            return ZS_ELIMIT;
+        out[k++] = (char)ch;
+    }
+    if (cap == 0)
+        return ZS_ELIMIT;
+    out[k] = '\0';
+    return ZS_OK;
+}
+
+zs_rc zs_http_query_param(struct zs_slice q, const char *key, char *out, size_t cap)
+{
+    size_t kl = strlen(key), i = 0;
+    while (i <= q.len) {
+        size_t j = i;
+        while (j < q.len && q.ptr[j] != '&')
+            j++;
+        struct zs_slice part = {q.ptr + i, j - i};
+        const uint8_t *eq = memchr(part.ptr, '=', part.len);
+        size_t nl = eq ? (size_t)(eq - part.ptr) : part.len;
+        if (nl == kl && memcmp(part.ptr, key, kl) == 0) {
+            struct zs_slice v = {eq ? eq + 1 : part.ptr + part.len, eq ? part.len - nl - 1 : 0};
+            return zs_http_url_decode(v, 1, out, cap);
+        }
+        i = j + 1;
+    }
+    return ZS_ENOTFOUND;
+}
+
+/* ---------------------------------------------------------------- writing */
+
+static void on_write(uv_write_t *w, int status)
+{
+    struct wreq *r = (struct wreq *)w;
+    struct conn *c = r->c;
+    if (status < 0 || r->close_after)
+        conn_close(c);
+    zs_free(r);
+}
+
+static void write_raw(struct conn *c, const char *head, size_t hlen, const void *body, size_t blen,
+                      int close_after)
+{
+    if (c->closing)
+        return;
+    struct wreq *r = zs_alloc(sizeof *r + hlen + blen);
+    if (r == NULL) {
+        conn_close(c);
+        return;
+    }
+    r->c = c;
+    r->close_after = close_after;
+    r->len = hlen + blen;
+    memcpy(r->data, head, hlen);
+    if (blen)
+        memcpy(r->data + hlen, body, blen);
+    uv_buf_t b = uv_buf_init(r->data, (unsigned)r->len);
+    if (uv_write(&r->w, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
+        zs_free(r);
+        conn_close(c);
+    }
+}
+
+static void write_response(struct conn *c, int status, const char *ctype, const void *body,
+                           size_t len, const char *extra, int close_after)
+{
+    char head[1024], date[40];
+    http_date(date);
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%sContent-Length: %zu\r\n%s%s\r\n", status,
+                     zs_http_reason(status), date, ctype ? "Content-Type: " : "",
+                     ctype ? ctype : "", ctype ? "\r\n" : "", len, extra ? extra : "",
+                     close_after ? "Connection: close\r\n" : "");
+    if (n < 0 || (size_t)n >= sizeof head) {
+        conn_close(c);
+        return;
+    }
+    write_raw(c, head, (size_t)n, body, len, close_after);
+}
+
+/* A request refused before its handler: JSON error, then close. */
+static void refuse(struct conn *c, int status, const char *why)
+{
+    char body[512];
+    int n = snprintf(body, sizeof body, "{\"error\":\"%s\",\"status_code\":%d}", why, status);
+    c->state = C_HANDLING; /* stop parsing */
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    write_response(c, status, "application/json", body, (size_t)n, NULL, 1);
+}
+
+/* ---------------------------------------------------------------- parser callbacks */
+
+static struct conn *pconn(http_parser *p)
+{
+    return p->data;
+}
+
+static void arm_timer(struct conn *c, uint32_t ms);
+
+static int on_message_begin(http_parser *p)
+{
+    struct conn *c = pconn(p);
+    c->state = C_READING;
+    c->hdr.len = 0;
+    c->body.len = 0;
+    c->nh = 0;
+    c->url_off = c->url_len = 0;
+    c->last_was_value = 0;
+    c->cl_count = 0;
+    c->te_seen = 0;
+    c->error_status = 0;
+    arm_timer(c, c->srv->o.request_timeout_ms);
+    return 0;
+}
+
+static int append_hdr(struct conn *c, const char *at, size_t len)
+{
+    if (zs_buf_append(&c->hdr, at, len) != ZS_OK) {
+        c->error_status = 431;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+    struct conn *c = pconn(p);
+    if (c->url_len == 0)
+        c->url_off = c->hdr.len;
+    c->url_len += len;
+    return append_hdr(c, at, len);
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+    struct conn *c = pconn(p);
+    if (c->nh == 0 || c->last_was_value) {
+        if (c->nh == ZS_HTTP_MAX_HEADERS) {
+            c->error_status = 431;
+            return -1;
+        }
+        c->hoff[c->nh] = (struct hoff){c->hdr.len, 0, 0, 0};
+        c->nh++;
+        c->last_was_value = 0;
+    }
+    c->hoff[c->nh - 1].name_len += len;
+    return append_hdr(c, at, len);
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+    struct conn *c = pconn(p);
+    struct hoff *h = &c->hoff[c->nh - 1];
+    if (!c->last_was_value) {
+        h->value_off = c->hdr.len;
+        c->last_was_value = 1;
+    }
+    h->value_len += len;
+    return append_hdr(c, at, len);
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    struct conn *c = pconn(p);
+    struct zs_http_req *r = &c->req;
+    const uint8_t *base = c->hdr.data;
+    r->method = http_method_str((enum http_method)p->method);
+    r->target = (struct zs_slice){base + c->url_off, c->url_len};
+    const uint8_t *q = memchr(r->target.ptr, '?', r->target.len);
+    r->path = (struct zs_slice){r->target.ptr, q ? (size_t)(q - r->target.ptr) : r->target.len};
+    r->query = q ? (struct zs_slice){q + 1, r->target.len - r->path.len - 1}
+                 : (struct zs_slice){r->target.ptr + r->target.len, 0};
+    r->nheaders = c->nh;
+    int expect_continue = 0;
+    for (size_t i = 0; i < c->nh; i++) {
+        struct zs_http_header *h = &r->headers[i];
+        h->name = (struct zs_slice){base + c->hoff[i].name_off, c->hoff[i].name_len};
+        h->value = (struct zs_slice){base + c->hoff[i].value_off, c->hoff[i].value_len};
+        for (size_t k = 0; k < h->name.len; k++) {
+            if (!is_tchar(h->name.ptr[k])) {
+                c->error_status = 400; /* "Content-Length : 3" and friends: smuggling */
+                return -1;
+            }
+        }
+        if (slice_ieq(h->name, "content-length")) {
+            if (c->cl_count++ > 0) {
+                c->error_status = 400; /* repeated Content-Length, equal or not */
+                return -1;
+            }
+        } else if (slice_ieq(h->name, "transfer-encoding")) {
+            c->te_seen = 1;
+        } else if (slice_ieq(h->name, "expect")) {
+            expect_continue = slice_ieq(h->value, "100-continue");
+        }
+    }
+    if (c->cl_count > 0 && c->te_seen) {
+        c->error_status = 400;
+        return -1;
+    }
+    if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->srv->o.max_body_bytes) {
+        c->error_status = 413;
+        return -1;
+    }
+    c->keep_alive = http_should_keep_alive(p);
+    if (expect_continue && (p->http_major > 1 || (p->http_major == 1 && p->http_minor >= 1)))
+        write_raw(c, "HTTP/1.1 100 Continue\r\n\r\n", 25, NULL, 0, 0);
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+    struct conn *c = pconn(p);
+    if (zs_buf_append(&c->body, at, len) != ZS_OK) {
+        c->error_status = 413;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    struct conn *c = pconn(p);
+    c->req.body = (struct zs_slice){c->body.data, c->body.len};
+    c->state = C_HANDLING;
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- connection */
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    if (--c->handles > 0 || c->handler_owes)
+        return;
+    struct zs_http_server *s = c->srv;
+    zs_buf_release(&c->hdr);
+    zs_buf_release(&c->body);
+    zs_buf_release(&c->in);
+    zs_free(c);
+    if (--s->nalloc == 0 && s->closing && !s->listener_open)
+        zs_free(s);
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    struct zs_http_server *s = h->data;
+    s->listener_open = 0;
+    if (s->nalloc == 0)
+        zs_free(s);
+}
+
+static void conn_close(struct conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    struct zs_http_server *s = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nconns--;
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+    if (c->state == C_READING)
+        refuse(c, 408, "request not received in time");
+    else if (c->state == C_IDLE)
+        conn_close(c);
+}
+
+static void arm_timer(struct conn *c, uint32_t ms)
+{
+    uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+static void parse_error(struct conn *c)
+{
+    int status = c->error_status;
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (status == 0)
+        status = e == HPE_HEADER_OVERFLOW ? 431 : 400;
+    const char *why = status == 413   ? "request body too large"
+                      : status == 431 ? "request headers too large or too many"
+                      : c->error_status == 400
+                          ? "invalid header: bad name, repeated Content-Length, or "
+                            "Content-Length with Transfer-Encoding"
+                          : http_errno_description(e);
+    refuse(c, status, why);
+}
+
+/* Feed buffered input to the parser until a request completes or the input runs out. */
+static void feed(struct conn *c, const char *data, size_t len)
+{
+    size_t n = http_parser_execute(&c->parser, &c->srv->settings, data, len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (e == HPE_PAUSED) {
+        /* A request is complete: keep the rest for after the response. */
+        if (n < len && zs_buf_append(&c->in, data + n, len - n) != ZS_OK) {
+            conn_close(c);
+            return;
+        }
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        uv_timer_stop(&c->timer);
+        c->handler_owes = 1;
+        c->req.conn = c;
+        c->srv->fn(&c->req, c->srv->ctx);
+        return;
+    }
+    if (e != HPE_OK) {
+        parse_error(c);
+        return;
+    }
+    if (c->parser.upgrade)
+        refuse(c, 501, "protocol upgrade is not supported");
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct conn *c = h->data;
+    (void)suggested;
+    *buf = uv_buf_init(c->rbuf, sizeof c->rbuf);
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    struct conn *c = st->data;
+    if (nread < 0) {
+        conn_close(c);
+        return;
+    }
+    if (nread == 0)
+        return;
+    if (c->state == C_IDLE)
+        arm_timer(c, c->srv->o.request_timeout_ms);
+    feed(c, buf->base, (size_t)nread);
+}
+
+static void start_reading(struct conn *c)
+{
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+void zs_http_respond(struct zs_http_req *req, int status, const char *content_type,
+                     const void *body, size_t len, const char *extra_headers)
+{
+    struct conn *c = req->conn;
+    c->handler_owes = 0;
+    if (c->closing) {
+        /* The client went away while the handler ran: finish freeing now. */
+        if (c->handles == 0) {
+            c->handles = 1;
+            on_handle_closed((uv_handle_t *)&c->tcp);
+        }
+        return;
+    }
+    int close_after = !c->keep_alive || c->srv->closing;
+    write_response(c, status, content_type, body, len, extra_headers, close_after);
+    if (close_after || c->closing)
+        return;
+    c->state = C_IDLE;
+    http_parser_pause(&c->parser, 0);
+    arm_timer(c, c->srv->o.idle_timeout_ms);
+    if (c->in.len > 0) {
+        struct zs_buf pending = c->in;
+        zs_buf_init(&c->in, pending.max);
+        feed(c, (const char *)pending.data, pending.len);
+        zs_buf_release(&pending);
+        if (c->state != C_IDLE || c->closing)
+            return;
+    }
+    start_reading(c);
+}
+
+static int peer_is_loopback(uv_tcp_t *t)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getpeername(t, (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    if (ss.ss_family == AF_INET)
+        return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss.ss_family == AF_INET6) {
+        const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return 0;
+}
+
+static void on_connection(uv_stream_t *ls, int status)
+{
+    struct zs_http_server *s = ls->data;
+    if (status < 0)
+        return;
+    struct conn *c = zs_calloc(1, sizeof *c);
+    if (c == NULL)
+        return;
+    uv_tcp_init(s->loop, &c->tcp);
+    uv_timer_init(s->loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->handles = 2;
+    c->srv = s;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    s->nalloc++;
+    if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0 || s->nconns > s->o.max_connections) {
+        conn_close(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    zs_buf_init(&c->hdr, s->o.max_header_bytes);
+    zs_buf_init(&c->body, s->o.max_body_bytes);
+    zs_buf_init(&c->in, s->o.max_header_bytes + s->o.max_body_bytes + 65536);
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    c->req.peer_loopback = peer_is_loopback(&c->tcp);
+    arm_timer(c, s->o.idle_timeout_ms);
+    start_reading(c);
+}
+
+/* ---------------------------------------------------------------- server */
+
+zs_rc zs_http_server_start(uv_loop_t *loop, const struct zs_http_opts *opts, zs_http_handler_fn fn,
+                           void *ctx, struct zs_http_server **out, struct zs_err *err)
+{
+    struct sockaddr_storage ss;
+    const char *host = opts->host ? opts->host : "127.0.0.1";
+    memset(&ss, 0, sizeof ss);
+    if (uv_ip4_addr(host, opts->port, (struct sockaddr_in *)&ss) != 0 &&
+        uv_ip6_addr(host, opts->port, (struct sockaddr_in6 *)&ss) != 0)
+        return zs_err_set(err, ZS_EINVAL, NULL, "bad listen address \"%s\"", host);
+    struct zs_http_server *s = zs_calloc(1, sizeof *s);
+    if (s == NULL)
+        return ZS_ENOMEM;
+    s->loop = loop;
+    s->o = *opts;
+    if (!s->o.max_header_bytes)
+        s->o.max_header_bytes = 16384;
+    if (!s->o.max_body_bytes)
+        s->o.max_body_bytes = 10u << 20;
+    if (!s->o.request_timeout_ms)
+        s->o.request_timeout_ms = 30000;
+    if (!s->o.idle_timeout_ms)
+        s->o.idle_timeout_ms = 60000;
+    if (!s->o.max_connections)
+        s->o.max_connections = 10000;
+    s->fn = fn;
+    s->ctx = ctx;
+    http_parser_settings_init(&s->settings);
+    s->settings.on_message_begin = on_message_begin;
+    s->settings.on_url = on_url;
+    s->settings.on_header_field = on_header_field;
+    s->settings.on_header_value = on_header_value;
+    s->settings.on_headers_complete = on_headers_complete;
+    s->settings.on_body = on_body;
+    s->settings.on_message_complete = on_message_complete;
+
+    /* Own socket so SO_REUSEPORT is set before bind (one listener per worker loop). */
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
+    socklen_t alen = ss.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+                                             : sizeof(struct sockaddr_in6);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&ss, alen) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        zs_free(s);
+        return zs_err_set(err, ZS_EIO, NULL, "cannot bind %s:%u: %s", host, opts->port,
+                          strerror(e));
+    }
+    uv_tcp_init(loop, &s->listener);
+    s->listener.data = s;
+    s->listener_open = 1;
+    int rc = uv_tcp_open(&s->listener, fd);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&s->listener, 1024, on_connection);
+    if (rc != 0) {
+        s->closing = 1;
+        uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+        return zs_err_set(err, ZS_EIO, NULL, "cannot listen on %s:%u: %s", host, opts->port,
+                          uv_strerror(rc));
+    }
+    struct sockaddr_storage bound;
+    int blen = sizeof bound;
+    uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &blen);
+    s->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
+                                               : ((struct sockaddr_in6 *)&bound)->sin6_port);
+    *out = s;
+    return ZS_OK;
+}
+
+uint16_t zs_http_server_port(const struct zs_http_server *s)
+{
+    return s->port;
+}
+
+void zs_http_server_close(struct zs_http_server *s)
+{
+    if (s == NULL || s->closing)
+        return;
+    s->closing = 1;
+    while (s->conns != NULL)
+        conn_close(s->conns);
+    uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+}
