@@ -8,6 +8,7 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev clang-format
   libjansson-dev
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
+  libuv1-dev libhttp-parser-dev
   libcmocka-dev
 )
 SUDO=""
