@@ -9,6 +9,8 @@ PACKAGES=(
   libjansson-dev
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
   libuv1-dev libhttp-parser-dev
+  libgrpc-dev protobuf-compiler-grpc
+  python3-pytest python3-grpcio python3-protobuf openssl
   libcmocka-dev
 )
 SUDO=""
