@@ -30,10 +30,10 @@ long long emu_now_ms(void)
 }
 
 static const char *const status_names[EMU_STATUS_COUNT] = {
-    "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-    "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-    "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-    "UNAUTHENTICATED"};
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
 
 const char *emu_status_name(int code)
 {
@@ -111,9 +111,9 @@ json_t *emu_table_json(const struct emu_table *t)
                                emu_type_json(c->type), "nullable", c->nullable, "metadata");
         char *tjs = json_dumps(tj, JSON_COMPACT);
         json_array_append_new(cols, json_pack("{s:s, s:s, s:s, s:s, s:b, s:i}", "name", c->name,
-                                              "type_text", text, "type_name", emu_type_name(c->type),
-                                              "type_json", tjs, "nullable", c->nullable, "position",
-                                              (int)i));
+                                              "type_text", text, "type_name",
+                                              emu_type_name(c->type), "type_json", tjs, "nullable",
+                                              c->nullable, "position", (int)i));
         free(text);
         free(tjs);
         json_decref(tj);
@@ -162,7 +162,8 @@ static char **string_array(json_t *a, size_t *n)
     *n = json_array_size(a);
     char **out = calloc(*n ? *n : 1, sizeof *out);
     for (size_t i = 0; out != NULL && i < *n; i++)
-        out[i] = strdup(json_string_value(json_array_get(a, i)) ? json_string_value(json_array_get(a, i)) : "");
+        out[i] = strdup(
+            json_string_value(json_array_get(a, i)) ? json_string_value(json_array_get(a, i)) : "");
     return out;
 }
 
@@ -173,13 +174,11 @@ zs_rc emu_catalog_load(struct emu *e, struct zs_err *err)
     json_error_t je;
     json_t *root = json_load_file(e->cfg.catalog_path, JSON_REJECT_DUPLICATES, &je);
     if (root == NULL)
-        return zs_err_set(err, ZS_EPARSE, NULL, "%s:%d: %s", e->cfg.catalog_path, je.line,
-                          je.text);
+        return zs_err_set(err, ZS_EPARSE, NULL, "%s:%d: %s", e->cfg.catalog_path, je.line, je.text);
     zs_rc rc = ZS_EINVAL;
     const char *key;
     json_t *v;
-    json_object_foreach(root, key, v)
-    {
+    json_object_foreach (root, key, v) {
         if (strcmp(key, "tables") != 0 && strcmp(key, "clients") != 0 &&
             strcmp(key, "token_ttl_s") != 0) {
             zs_err_set(err, ZS_EINVAL, NULL, "%s: unknown key \"%s\"", e->cfg.catalog_path, key);
@@ -187,8 +186,7 @@ zs_rc emu_catalog_load(struct emu *e, struct zs_err *err)
         }
     }
     json_t *tables = json_object_get(root, "tables");
-    json_object_foreach(tables, key, v)
-    {
+    json_object_foreach (tables, key, v) {
         if (!valid_table_name(key)) {
             zs_err_set(err, ZS_EINVAL, NULL, "%s: \"%s\" is not catalog.schema.table",
                        e->cfg.catalog_path, key);
@@ -349,8 +347,8 @@ int emu_auth_token(struct emu *e, const char *basic, const char *form, char **bo
         *body = oauth_error("unsupported_grant_type", "grant_type must be client_credentials");
         return 400;
     }
-    if (basic == NULL || strncasecmp(basic, "Basic ", 6) != 0 || b64dec(basic + 6, cred, sizeof cred) < 0 ||
-        strchr(cred, ':') == NULL) {
+    if (basic == NULL || strncasecmp(basic, "Basic ", 6) != 0 ||
+        b64dec(basic + 6, cred, sizeof cred) < 0 || strchr(cred, ':') == NULL) {
         *body = oauth_error("invalid_client", "HTTP Basic client authentication is required");
         return 401;
     }
@@ -394,7 +392,8 @@ int emu_auth_token(struct emu *e, const char *basic, const char *form, char **bo
             if (type == NULL || path == NULL || strcmp(type, "TABLE") != 0)
                 continue;
             if (!granted(grants, ngrants, path)) {
-                *body = oauth_error("access_denied", "the client has no grant on a requested table");
+                *body =
+                    oauth_error("access_denied", "the client has no grant on a requested table");
                 status = 403;
                 break;
             }
@@ -408,7 +407,8 @@ int emu_auth_token(struct emu *e, const char *basic, const char *form, char **bo
         tok->grants = own;
         tok->ngrants = k;
         tok->own_grants = 1;
-        if (status == 200 && k == 0) { /* no TABLE object: a metadata token with the client's grants */
+        if (status == 200 &&
+            k == 0) { /* no TABLE object: a metadata token with the client's grants */
             tok->grants = grants;
             tok->ngrants = ngrants;
             free(own);

@@ -17,8 +17,16 @@
 typedef Google__Protobuf__DescriptorProto DP;
 typedef Google__Protobuf__FieldDescriptorProto FDP;
 
-enum { T_DOUBLE = 1, T_FLOAT = 2, T_INT64 = 3, T_INT32 = 5, T_BOOL = 8, T_STRING = 9,
-       T_MESSAGE = 11, T_BYTES = 12 };
+enum {
+    T_DOUBLE = 1,
+    T_FLOAT = 2,
+    T_INT64 = 3,
+    T_INT32 = 5,
+    T_BOOL = 8,
+    T_STRING = 9,
+    T_MESSAGE = 11,
+    T_BYTES = 12
+};
 enum { L_OPTIONAL = 1, L_REQUIRED = 2, L_REPEATED = 3 };
 
 struct emsg;
@@ -55,7 +63,8 @@ struct chk {
 static const DP *nested_named(const DP *m, const char *name, size_t len)
 {
     for (size_t i = 0; i < m->n_nested_type; i++)
-        if (strlen(m->nested_type[i]->name) == len && strncmp(m->nested_type[i]->name, name, len) == 0)
+        if (strlen(m->nested_type[i]->name) == len &&
+            strncmp(m->nested_type[i]->name, name, len) == 0)
             return m->nested_type[i];
     return NULL;
 }
@@ -137,15 +146,24 @@ static int expected_pb(enum emu_kind k)
 static const char *pb_name(int t)
 {
     switch (t) {
-    case T_DOUBLE: return "double";
-    case T_FLOAT: return "float";
-    case T_INT64: return "int64";
-    case T_INT32: return "int32";
-    case T_BOOL: return "bool";
-    case T_STRING: return "string";
-    case T_MESSAGE: return "message";
-    case T_BYTES: return "bytes";
-    default: return "an unsupported protobuf type";
+    case T_DOUBLE:
+        return "double";
+    case T_FLOAT:
+        return "float";
+    case T_INT64:
+        return "int64";
+    case T_INT32:
+        return "int32";
+    case T_BOOL:
+        return "bool";
+    case T_STRING:
+        return "string";
+    case T_MESSAGE:
+        return "message";
+    case T_BYTES:
+        return "bytes";
+    default:
+        return "an unsupported protobuf type";
     }
 }
 
@@ -221,11 +239,13 @@ static struct emsg *check_msg(struct chk *c, const DP *dp, const struct emu_col 
             for (size_t k = 0; k < dp->n_field; k++)
                 elsewhere |= strcasecmp(dp->field[k]->name, cols[i].name) == 0;
             if (elsewhere)
-                fail(c, "descriptor field %s is in its place: fields must follow the column "
-                        "order (FIELD_OUT_OF_ORDER)%s",
+                fail(c,
+                     "descriptor field %s is in its place: fields must follow the column "
+                     "order (FIELD_OUT_OF_ORDER)%s",
                      fd->name, "");
             else
-                fail(c, "missing from the descriptor, which has %s here (MISSING_REQUIRED_COLUMN)%s",
+                fail(c,
+                     "missing from the descriptor, which has %s here (MISSING_REQUIRED_COLUMN)%s",
                      fd->name, "");
             goto bad;
         }
@@ -243,7 +263,8 @@ static struct emsg *check_msg(struct chk *c, const DP *dp, const struct emu_col 
         } else {
             int want = cols[i].nullable ? L_OPTIONAL : L_REQUIRED;
             if (label != want) {
-                fail(c, "a %s column needs a proto2 %s field", cols[i].nullable ? "nullable" : "NOT NULL",
+                fail(c, "a %s column needs a proto2 %s field",
+                     cols[i].nullable ? "nullable" : "NOT NULL",
                      want == L_OPTIONAL ? "optional" : "required");
                 goto bad;
             }
@@ -255,7 +276,8 @@ static struct emsg *check_msg(struct chk *c, const DP *dp, const struct emu_col 
     if (m->f != NULL && dp->n_field > n) {
         snprintf(c->path + plen, sizeof c->path - plen, "%s%s", plen ? "." : "",
                  dp->field[n]->name);
-        fail(c, "the descriptor field is not a column of the table (FIELD_NOT_IN_TABLE)%s%s", "", "");
+        fail(c, "the descriptor field is not a column of the table (FIELD_NOT_IN_TABLE)%s%s", "",
+             "");
         goto bad;
     }
     if (m->f == NULL)
@@ -291,14 +313,29 @@ static struct emu_type *scalar_type(int pb, int *ok)
         return NULL;
     }
     switch (pb) {
-    case T_INT32: t->kind = EK_INT; break;
-    case T_INT64: t->kind = EK_BIGINT; break;
-    case T_FLOAT: t->kind = EK_FLOAT; break;
-    case T_DOUBLE: t->kind = EK_DOUBLE; break;
-    case T_BOOL: t->kind = EK_BOOLEAN; break;
-    case T_STRING: t->kind = EK_STRING; break;
-    case T_BYTES: t->kind = EK_BINARY; break;
-    default: *ok = 0;
+    case T_INT32:
+        t->kind = EK_INT;
+        break;
+    case T_INT64:
+        t->kind = EK_BIGINT;
+        break;
+    case T_FLOAT:
+        t->kind = EK_FLOAT;
+        break;
+    case T_DOUBLE:
+        t->kind = EK_DOUBLE;
+        break;
+    case T_BOOL:
+        t->kind = EK_BOOLEAN;
+        break;
+    case T_STRING:
+        t->kind = EK_STRING;
+        break;
+    case T_BYTES:
+        t->kind = EK_BINARY;
+        break;
+    default:
+        *ok = 0;
     }
     return t;
 }
@@ -320,7 +357,8 @@ static struct emu_type *type_from_field(struct chk *c, const FDP *fd, int *ok)
         inner = calloc(1, sizeof *inner);
         if (inner == NULL) {
             *ok = 0;
-        } else if (m->options && m->options->has_map_entry && m->options->map_entry && m->n_field == 2) {
+        } else if (m->options && m->options->has_map_entry && m->options->map_entry &&
+                   m->n_field == 2) {
             is_map = 1;
             inner->kind = EK_MAP;
             inner->key = type_from_field(c, m->field[0], ok);
@@ -767,13 +805,11 @@ int emu_decode_proto(const struct emu_desc *d, const uint8_t *rec, size_t len, s
 static json_t *json_value(const struct emu_type *t, json_t *v, char *msg, size_t cap,
                           const char *name);
 
-static json_t *json_struct(const struct emu_col *cols, size_t n, json_t *obj, char *msg,
-                           size_t cap)
+static json_t *json_struct(const struct emu_col *cols, size_t n, json_t *obj, char *msg, size_t cap)
 {
     const char *key;
     json_t *v;
-    json_object_foreach(obj, key, v)
-    {
+    json_object_foreach (obj, key, v) {
         size_t i = 0;
         while (i < n && strcmp(cols[i].name, key) != 0)
             i++;
@@ -814,10 +850,14 @@ static json_t *json_value(const struct emu_type *t, json_t *v, char *msg, size_t
     case EK_SMALLINT:
     case EK_INT:
     case EK_BIGINT: {
-        long long lo = t->kind == EK_TINYINT ? -128 : t->kind == EK_SMALLINT ? -32768
-                       : t->kind == EK_INT ? -2147483648LL : INT64_MIN;
-        long long hi = t->kind == EK_TINYINT ? 127 : t->kind == EK_SMALLINT ? 32767
-                       : t->kind == EK_INT ? 2147483647LL : INT64_MAX;
+        long long lo = t->kind == EK_TINYINT    ? -128
+                       : t->kind == EK_SMALLINT ? -32768
+                       : t->kind == EK_INT      ? -2147483648LL
+                                                : INT64_MIN;
+        long long hi = t->kind == EK_TINYINT    ? 127
+                       : t->kind == EK_SMALLINT ? 32767
+                       : t->kind == EK_INT      ? 2147483647LL
+                                                : INT64_MAX;
         if (json_is_integer(v) && json_integer_value(v) >= lo && json_integer_value(v) <= hi)
             return json_integer(json_integer_value(v));
         break;
@@ -886,8 +926,7 @@ static json_t *json_value(const struct emu_type *t, json_t *v, char *msg, size_t
             json_t *o = json_object();
             const char *k;
             json_t *x;
-            json_object_foreach(v, k, x)
-            {
+            json_object_foreach (v, k, x) {
                 json_t *y = json_value(t->val, x, msg, cap, name);
                 if (y == NULL) {
                     json_decref(o);

@@ -50,9 +50,23 @@ int emu_status_parse(const char *s);
 /* ---------------------------------------------------------------- types and tables */
 
 enum emu_kind {
-    EK_TINYINT, EK_SMALLINT, EK_INT, EK_BIGINT, EK_FLOAT, EK_DOUBLE, EK_BOOLEAN, EK_STRING,
-    EK_BINARY, EK_DATE, EK_TIMESTAMP, EK_TIMESTAMP_NTZ, EK_DECIMAL, EK_VARIANT, EK_ARRAY,
-    EK_MAP, EK_STRUCT
+    EK_TINYINT,
+    EK_SMALLINT,
+    EK_INT,
+    EK_BIGINT,
+    EK_FLOAT,
+    EK_DOUBLE,
+    EK_BOOLEAN,
+    EK_STRING,
+    EK_BINARY,
+    EK_DATE,
+    EK_TIMESTAMP,
+    EK_TIMESTAMP_NTZ,
+    EK_DECIMAL,
+    EK_VARIANT,
+    EK_ARRAY,
+    EK_MAP,
+    EK_STRUCT
 };
 
 struct emu_col;
@@ -77,14 +91,14 @@ struct emu_table_stats {
 };
 
 struct emu_table {
-    char *name;            /* catalog.schema.table */
-    struct emu_col *cols;  /* NULL until known (auto-create: from the first descriptor) */
+    char *name;           /* catalog.schema.table */
+    struct emu_col *cols; /* NULL until known (auto-create: from the first descriptor) */
     size_t ncols;
     struct emu_table_stats st;
     /* store (guarded by the store's lock) */
     int fd;
-    struct zs_buf pending; /* NDJSON lines not yet written */
-    uint64_t appended_seq; /* last batch appended to pending */
+    struct zs_buf pending;     /* NDJSON lines not yet written */
+    uint64_t appended_seq;     /* last batch appended to pending */
     atomic_ullong durable_seq; /* last batch written and fsync'd */
     struct emu_table *next;
 };
@@ -102,15 +116,15 @@ void emu_cols_free(struct emu_col *cols, size_t n);
 
 struct emu_client {
     char *id;
-    char *secret;     /* SECRET: never logged */
-    char **grants;    /* table names or "catalog.schema.*" / "*" patterns */
+    char *secret;  /* SECRET: never logged */
+    char **grants; /* table names or "catalog.schema.*" / "*" patterns */
     size_t ngrants;
 };
 
 struct emu_config {
     const char *catalog_path; /* NULL: none */
     bool auto_create;
-    const char *data_dir;     /* NULL with store_none */
+    const char *data_dir; /* NULL with store_none */
     bool store_none;
     const char *host;
     int grpc_port, http_port;
@@ -118,7 +132,7 @@ struct emu_config {
     int token_ttl_s;
     int ack_delay_min_ms, ack_delay_max_ms;
     int stream_lifetime_ms;
-    int close_signal_ms;       /* lead time of CloseStreamSignal before the lifetime ends */
+    int close_signal_ms; /* lead time of CloseStreamSignal before the lifetime ends */
     long max_message_bytes;
     bool strict_offsets;
 };
@@ -165,10 +179,10 @@ struct emu_faults {
     pthread_mutex_t lock;
     int fail_create_n, fail_create_status;
     char fail_create_msg[128];
-    long drop_after_records;   /* 0: off; streams fail UNAVAILABLE after this many records */
+    long drop_after_records; /* 0: off; streams fail UNAVAILABLE after this many records */
     long long stall_until_ms;
-    int refuse_tokens_status;  /* 0: off */
-    double rate_limit_rps;     /* 0: off */
+    int refuse_tokens_status;     /* 0: off */
+    double rate_limit_rps;        /* 0: off */
     long long close_signal_epoch; /* bumped by "close signal now" */
     int close_signal_duration_ms;
 };
@@ -194,8 +208,8 @@ struct emu_desc *emu_desc_create(struct emu *e, struct emu_table *t, const uint8
 void emu_desc_destroy(struct emu_desc *d);
 
 /* Decode one protobuf record into an NDJSON line appended to out. 0 ok, -1 with msg. */
-int emu_decode_proto(const struct emu_desc *d, const uint8_t *rec, size_t len,
-                     struct zs_buf *out, char *msg, size_t cap);
+int emu_decode_proto(const struct emu_desc *d, const uint8_t *rec, size_t len, struct zs_buf *out,
+                     char *msg, size_t cap);
 /* Check one JSON record against the table and append its NDJSON line. 0 ok, -1 with msg. */
 int emu_decode_json(const struct emu_table *t, const char *rec, size_t len, struct zs_buf *out,
                     char *msg, size_t cap);

@@ -45,17 +45,16 @@ static int get_int(json_t *obj, const char *key, long long lo, long long hi, lon
  */
 int emu_faults_apply(struct emu_faults *f, json_t *obj, char *msg, size_t cap)
 {
-    static const char *const known[] = {"fail_create", "drop_after_records", "stall_acks_ms",
-                                        "refuse_tokens", "expire_tokens", "rate_limit_rps",
-                                        "close_signal_now", NULL};
+    static const char *const known[] = {
+        "fail_create",   "drop_after_records", "stall_acks_ms",    "refuse_tokens",
+        "expire_tokens", "rate_limit_rps",     "close_signal_now", NULL};
     if (!json_is_object(obj)) {
         snprintf(msg, cap, "faults must be a JSON object");
         return -1;
     }
     const char *key;
     json_t *v;
-    json_object_foreach(obj, key, v)
-    {
+    json_object_foreach (obj, key, v) {
         int ok = 0;
         for (size_t i = 0; known[i] != NULL; i++)
             ok |= strcmp(known[i], key) == 0;
@@ -95,7 +94,8 @@ int emu_faults_apply(struct emu_faults *f, json_t *obj, char *msg, size_t cap)
     if (rc >= 0 && rt != NULL) {
         if (json_is_boolean(rt))
             f->refuse_tokens_status = json_is_true(rt) ? 401 : 0;
-        else if (json_is_integer(rt) && json_integer_value(rt) >= 400 && json_integer_value(rt) < 600)
+        else if (json_is_integer(rt) && json_integer_value(rt) >= 400 &&
+                 json_integer_value(rt) < 600)
             f->refuse_tokens_status = (int)json_integer_value(rt);
         else {
             snprintf(msg, cap, "\"refuse_tokens\" must be true, false or an HTTP status 400..599");
@@ -129,13 +129,12 @@ json_t *emu_faults_json(struct emu_faults *f)
 {
     pthread_mutex_lock(&f->lock);
     long long now = emu_now_ms();
-    json_t *j = json_pack("{s:{s:i, s:s, s:s}, s:I, s:I, s:i, s:f}", "fail_create", "count",
-                          f->fail_create_n, "status", emu_status_name(f->fail_create_status),
-                          "message", f->fail_create_msg, "drop_after_records",
-                          (json_int_t)f->drop_after_records, "stall_acks_ms",
-                          (json_int_t)(f->stall_until_ms > now ? f->stall_until_ms - now : 0),
-                          "refuse_tokens", f->refuse_tokens_status, "rate_limit_rps",
-                          f->rate_limit_rps);
+    json_t *j = json_pack(
+        "{s:{s:i, s:s, s:s}, s:I, s:I, s:i, s:f}", "fail_create", "count", f->fail_create_n,
+        "status", emu_status_name(f->fail_create_status), "message", f->fail_create_msg,
+        "drop_after_records", (json_int_t)f->drop_after_records, "stall_acks_ms",
+        (json_int_t)(f->stall_until_ms > now ? f->stall_until_ms - now : 0), "refuse_tokens",
+        f->refuse_tokens_status, "rate_limit_rps", f->rate_limit_rps);
     pthread_mutex_unlock(&f->lock);
     return j;
 }

@@ -125,7 +125,8 @@ static void fail_stream(struct stream *s, int code, const char *fmt, ...)
     s->final_code = code;
     if (code != EMU_OK && s->table != NULL)
         atomic_fetch_add(&s->table->st.errors[code], 1);
-    zs_log(ZS_LOG_INFO, "emu", "msg=\"stream closed\" stream_id=%s table=%s status=%s detail=\"%s\"",
+    zs_log(ZS_LOG_INFO, "emu",
+           "msg=\"stream closed\" stream_id=%s table=%s status=%s detail=\"%s\"",
            s->stream_id[0] ? s->stream_id : "-", s->table ? s->table->name : "-",
            emu_status_name(code), s->final_msg);
 }
@@ -153,22 +154,26 @@ static void pump(struct stream *s)
 {
     if (s->send_busy || s->status_sent || s->close_done)
         return;
-    Databricks__Zerobus__EphemeralStreamResponse r = DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_RESPONSE__INIT;
+    Databricks__Zerobus__EphemeralStreamResponse r =
+        DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_RESPONSE__INIT;
     if (s->create_resp_pending) {
         Databricks__Zerobus__CreateIngestStreamResponse c =
             DATABRICKS__ZEROBUS__CREATE_INGEST_STREAM_RESPONSE__INIT;
         c.stream_id = s->stream_id;
-        r.payload_case = DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_RESPONSE__PAYLOAD_CREATE_STREAM_RESPONSE;
+        r.payload_case =
+            DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_RESPONSE__PAYLOAD_CREATE_STREAM_RESPONSE;
         r.create_stream_response = &c;
         s->create_resp_pending = 0;
         send_response(s, &r);
         return;
     }
     if (s->ack_target > s->acked) {
-        Databricks__Zerobus__IngestRecordResponse a = DATABRICKS__ZEROBUS__INGEST_RECORD_RESPONSE__INIT;
+        Databricks__Zerobus__IngestRecordResponse a =
+            DATABRICKS__ZEROBUS__INGEST_RECORD_RESPONSE__INIT;
         a.has_durability_ack_up_to_offset = 1;
         a.durability_ack_up_to_offset = s->ack_target;
-        r.payload_case = DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_RESPONSE__PAYLOAD_INGEST_RECORD_RESPONSE;
+        r.payload_case =
+            DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_RESPONSE__PAYLOAD_INGEST_RECORD_RESPONSE;
         r.ingest_record_response = &a;
         s->acked = s->ack_target;
         atomic_fetch_add(&s->table->st.acks, 1);
@@ -181,7 +186,8 @@ static void pump(struct stream *s)
         d.seconds = s->signal_ms / 1000;
         d.nanos = (s->signal_ms % 1000) * 1000000;
         c.duration = &d;
-        r.payload_case = DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_RESPONSE__PAYLOAD_CLOSE_STREAM_SIGNAL;
+        r.payload_case =
+            DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_RESPONSE__PAYLOAD_CLOSE_STREAM_SIGNAL;
         r.close_stream_signal = &c;
         s->signal_pending = 0;
         send_response(s, &r);
@@ -398,7 +404,7 @@ static void handle_message(struct stream *s)
     grpc_byte_buffer_reader_destroy(&rd);
     Databricks__Zerobus__EphemeralStreamRequest *req =
         databricks__zerobus__ephemeral_stream_request__unpack(NULL, GRPC_SLICE_LENGTH(sl),
-                                                             GRPC_SLICE_START_PTR(sl));
+                                                              GRPC_SLICE_START_PTR(sl));
     grpc_slice_unref(sl);
     if (req == NULL) {
         fail_stream(s, EMU_INVALID_ARGUMENT, "request is not an EphemeralStreamRequest");
@@ -415,7 +421,8 @@ static void handle_message(struct stream *s)
         Databricks__Zerobus__IngestRecordRequest *r = req->ingest_record;
         if (!s->created) {
             fail_stream(s, EMU_INVALID_ARGUMENT, "first message must be CreateStream");
-        } else if (r->record_case == DATABRICKS__ZEROBUS__INGEST_RECORD_REQUEST__RECORD_JSON_RECORD) {
+        } else if (r->record_case ==
+                   DATABRICKS__ZEROBUS__INGEST_RECORD_REQUEST__RECORD_JSON_RECORD) {
             handle_ingest(s, r->offset_id, r->has_offset_id, 1, NULL, &r->json_record, 1);
         } else if (r->record_case ==
                    DATABRICKS__ZEROBUS__INGEST_RECORD_REQUEST__RECORD_PROTO_ENCODED_RECORD) {
@@ -429,7 +436,8 @@ static void handle_message(struct stream *s)
         Databricks__Zerobus__IngestRecordBatchRequest *b = req->ingest_record_batch;
         if (!s->created)
             fail_stream(s, EMU_INVALID_ARGUMENT, "first message must be CreateStream");
-        else if (b->batch_case == DATABRICKS__ZEROBUS__INGEST_RECORD_BATCH_REQUEST__BATCH_JSON_BATCH)
+        else if (b->batch_case ==
+                 DATABRICKS__ZEROBUS__INGEST_RECORD_BATCH_REQUEST__BATCH_JSON_BATCH)
             handle_ingest(s, b->offset_id, b->has_offset_id, b->json_batch->n_records, NULL,
                           b->json_batch->records, 1);
         else if (b->batch_case ==
@@ -611,8 +619,8 @@ static void *cq_thread(void *arg)
     struct emu *e = arg;
     long long last_tick = 0;
     for (;;) {
-        gpr_timespec dl = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                       gpr_time_from_millis(2, GPR_TIMESPAN));
+        gpr_timespec dl =
+            gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(2, GPR_TIMESPAN));
         grpc_event ev = grpc_completion_queue_next(G.cq, dl, NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
@@ -654,11 +662,15 @@ zs_rc emu_grpc_start(struct emu *e, int *out_port, struct zs_err *err)
     gpr_set_log_verbosity(GPR_LOG_SEVERITY_ERROR);
     grpc_init();
     grpc_arg args[] = {
-        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, .value.integer = 1},
-        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+        {.type = GRPC_ARG_INTEGER,
+         .key = GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS,
+         .value.integer = 1},
+        {.type = GRPC_ARG_INTEGER,
+         .key = GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
          .value.integer = 5000},
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_HTTP2_MAX_PING_STRIKES, .value.integer = 0},
-        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
+        {.type = GRPC_ARG_INTEGER,
+         .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
          .value.integer = (int)(e->cfg.max_message_bytes * 4)},
     };
     grpc_channel_args ca = {.num_args = sizeof args / sizeof args[0], .args = args};

@@ -65,7 +65,8 @@ json_t *emu_stats_json(struct emu *e)
                                       (json_int_t)atomic_load(&t->st.bytes), "streams_opened",
                                       (json_int_t)atomic_load(&t->st.streams), "acks_sent",
                                       (json_int_t)atomic_load(&t->st.acks), "records_received",
-                                      (json_int_t)atomic_load(&t->st.records_in), "errors", errors));
+                                      (json_int_t)atomic_load(&t->st.records_in), "errors",
+                                      errors));
     }
     pthread_mutex_unlock(&e->cat_lock);
     return json_pack("{s:o, s:I}", "tables", tables, "streams_open",
@@ -156,7 +157,8 @@ void emu_http_handle(struct zs_http_req *r, void *ctx)
     }
     if (r->path.len >= 7 && memcmp(r->path.ptr, "/admin/", 7) == 0) {
         if (!r->peer_loopback) {
-            reply_error(r, 403, "PERMISSION_DENIED", "admin endpoints answer loopback clients only");
+            reply_error(r, 403, "PERMISSION_DENIED",
+                        "admin endpoints answer loopback clients only");
         } else if (path_is(r, "/admin/faults") && (method_is(r, "GET") || method_is(r, "POST"))) {
             admin_faults(e, r);
         } else if (path_is(r, "/admin/reset") && method_is(r, "POST")) {

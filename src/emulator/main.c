@@ -165,7 +165,8 @@ int main(int argc, char **argv)
             c->catalog_path = v;
         } else if (strcmp(a, "--data") == 0) {
             c->data_dir = v;
-        } else if (strcmp(a, "--store") == 0 && (strcmp(v, "none") == 0 || strcmp(v, "ndjson") == 0)) {
+        } else if (strcmp(a, "--store") == 0 &&
+                   (strcmp(v, "none") == 0 || strcmp(v, "ndjson") == 0)) {
             c->store_none = strcmp(v, "none") == 0;
         } else if (strcmp(a, "--host") == 0) {
             c->host = v;
@@ -240,8 +241,8 @@ int main(int argc, char **argv)
     uv_loop_t *loop = uv_default_loop();
     if (emu_catalog_load(&E, &err) != ZS_OK || emu_store_start(&E, &err) != ZS_OK)
         goto out;
-    struct zs_http_opts ho = {.host = c->host, .port = (uint16_t)c->http_port,
-                              .max_body_bytes = 1 << 20};
+    struct zs_http_opts ho = {
+        .host = c->host, .port = (uint16_t)c->http_port, .max_body_bytes = 1 << 20};
     if (zs_http_server_start(loop, &ho, emu_http_handle, &E, &http, &err) != ZS_OK ||
         emu_grpc_start(&E, &grpc_port, &err) != ZS_OK)
         goto out;

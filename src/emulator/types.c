@@ -77,13 +77,25 @@ static const struct {
     const char *word;
     enum emu_kind kind;
 } words[] = {
-    {"tinyint", EK_TINYINT}, {"byte", EK_TINYINT},   {"smallint", EK_SMALLINT},
-    {"short", EK_SMALLINT},  {"int", EK_INT},        {"integer", EK_INT},
-    {"bigint", EK_BIGINT},   {"long", EK_BIGINT},    {"float", EK_FLOAT},
-    {"real", EK_FLOAT},      {"double", EK_DOUBLE},  {"boolean", EK_BOOLEAN},
-    {"string", EK_STRING},   {"binary", EK_BINARY},  {"date", EK_DATE},
-    {"timestamp", EK_TIMESTAMP}, {"timestamp_ltz", EK_TIMESTAMP},
-    {"timestamp_ntz", EK_TIMESTAMP_NTZ}, {"variant", EK_VARIANT},
+    {"tinyint", EK_TINYINT},
+    {"byte", EK_TINYINT},
+    {"smallint", EK_SMALLINT},
+    {"short", EK_SMALLINT},
+    {"int", EK_INT},
+    {"integer", EK_INT},
+    {"bigint", EK_BIGINT},
+    {"long", EK_BIGINT},
+    {"float", EK_FLOAT},
+    {"real", EK_FLOAT},
+    {"double", EK_DOUBLE},
+    {"boolean", EK_BOOLEAN},
+    {"string", EK_STRING},
+    {"binary", EK_BINARY},
+    {"date", EK_DATE},
+    {"timestamp", EK_TIMESTAMP},
+    {"timestamp_ltz", EK_TIMESTAMP},
+    {"timestamp_ntz", EK_TIMESTAMP_NTZ},
+    {"variant", EK_VARIANT},
 };
 
 static struct emu_type *parse(struct lexer *lx);
@@ -95,7 +107,8 @@ static struct emu_type *parse_struct(struct lexer *lx, struct emu_type *t)
         return t;
     do {
         char name[256], tok[256];
-        if (!next_token(lx, name, sizeof name) || !(isalpha((unsigned char)name[0]) || name[0] == '_')) {
+        if (!next_token(lx, name, sizeof name) ||
+            !(isalpha((unsigned char)name[0]) || name[0] == '_')) {
             lex_fail(lx, "expected a field name");
             return t;
         }
@@ -245,10 +258,10 @@ struct emu_type *emu_type_parse(const char *text, struct zs_err *err)
 
 static const char *simple_text(enum emu_kind k)
 {
-    static const char *const t[] = {"tinyint", "smallint", "int", "bigint", "float", "double",
-                                    "boolean", "string", "binary", "date", "timestamp",
-                                    "timestamp_ntz", "decimal", "variant", "array", "map",
-                                    "struct"};
+    static const char *const t[] = {"tinyint",   "smallint",      "int",     "bigint",  "float",
+                                    "double",    "boolean",       "string",  "binary",  "date",
+                                    "timestamp", "timestamp_ntz", "decimal", "variant", "array",
+                                    "map",       "struct"};
     return t[k];
 }
 
@@ -300,19 +313,19 @@ char *emu_type_text(const struct emu_type *t)
 
 const char *emu_type_name(const struct emu_type *t)
 {
-    static const char *const n[] = {"BYTE", "SHORT", "INT", "LONG", "FLOAT", "DOUBLE",
-                                    "BOOLEAN", "STRING", "BINARY", "DATE", "TIMESTAMP",
-                                    "TIMESTAMP_NTZ", "DECIMAL", "VARIANT", "ARRAY", "MAP",
-                                    "STRUCT"};
+    static const char *const n[] = {"BYTE",      "SHORT",         "INT",     "LONG",    "FLOAT",
+                                    "DOUBLE",    "BOOLEAN",       "STRING",  "BINARY",  "DATE",
+                                    "TIMESTAMP", "TIMESTAMP_NTZ", "DECIMAL", "VARIANT", "ARRAY",
+                                    "MAP",       "STRUCT"};
     return n[t->kind];
 }
 
 /* Spark's JSON form of a type (the "type" member of type_json). */
 static json_t *spark_type(const struct emu_type *t)
 {
-    static const char *const n[] = {"byte", "short", "integer", "long", "float", "double",
-                                    "boolean", "string", "binary", "date", "timestamp",
-                                    "timestamp_ntz", NULL, "variant"};
+    static const char *const n[] = {"byte",      "short",         "integer", "long",   "float",
+                                    "double",    "boolean",       "string",  "binary", "date",
+                                    "timestamp", "timestamp_ntz", NULL,      "variant"};
     char dec[32];
     switch (t->kind) {
     case EK_DECIMAL:

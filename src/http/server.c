@@ -30,20 +30,20 @@ struct conn {
     struct conn *prev, *next;
     http_parser parser;
     enum conn_state state;
-    int handles;       /* open libuv handles (tcp, timer) */
-    int closing;       /* close started */
-    int handler_owes;  /* a handler holds req: free only after zs_http_respond */
+    int handles;      /* open libuv handles (tcp, timer) */
+    int closing;      /* close started */
+    int handler_owes; /* a handler holds req: free only after zs_http_respond */
     int keep_alive;
-    int error_status;  /* set by a callback that refused the request */
-    int cl_count;      /* Content-Length headers seen */
+    int error_status; /* set by a callback that refused the request */
+    int cl_count;     /* Content-Length headers seen */
     int te_seen;
     int last_was_value;
     size_t nh;
     size_t url_off, url_len;
     struct hoff hoff[ZS_HTTP_MAX_HEADERS];
-    struct zs_buf hdr;  /* url and header bytes */
+    struct zs_buf hdr; /* url and header bytes */
     struct zs_buf body;
-    struct zs_buf in;   /* bytes read but not parsed yet (after a pause) */
+    struct zs_buf in; /* bytes read but not parsed yet (after a pause) */
     char rbuf[16384];
     struct zs_http_req req;
 };
@@ -78,29 +78,52 @@ static void conn_close(struct conn *c);
 const char *zs_http_reason(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Unknown";
     }
 }
 
@@ -231,11 +254,10 @@ static void write_response(struct conn *c, int status, const char *ctype, const 
 {
     char head[1024], date[40];
     http_date(date);
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%sContent-Length: %zu\r\n%s%s\r\n", status,
-                     zs_http_reason(status), date, ctype ? "Content-Type: " : "",
-                     ctype ? ctype : "", ctype ? "\r\n" : "", len, extra ? extra : "",
-                     close_after ? "Connection: close\r\n" : "");
+    int n = snprintf(
+        head, sizeof head, "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%sContent-Length: %zu\r\n%s%s\r\n",
+        status, zs_http_reason(status), date, ctype ? "Content-Type: " : "", ctype ? ctype : "",
+        ctype ? "\r\n" : "", len, extra ? extra : "", close_after ? "Connection: close\r\n" : "");
     if (n < 0 || (size_t)n >= sizeof head) {
         conn_close(c);
         return;
@@ -632,8 +654,8 @@ zs_rc zs_http_server_start(uv_loop_t *loop, const struct zs_http_opts *opts, zs_
 
     /* Own socket so SO_REUSEPORT is set before bind (one listener per worker loop). */
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
-    socklen_t alen = ss.ss_family == AF_INET ? sizeof(struct sockaddr_in)
-                                             : sizeof(struct sockaddr_in6);
+    socklen_t alen =
+        ss.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
         bind(fd, (struct sockaddr *)&ss, alen) != 0) {

@@ -29,15 +29,15 @@ struct zs_http_header {
 };
 
 struct zs_http_req {
-    const char *method;         /* "GET", "POST", ... */
-    struct zs_slice target;     /* request-target as received */
-    struct zs_slice path;       /* target up to '?' (not percent-decoded) */
-    struct zs_slice query;      /* after '?', possibly empty */
+    const char *method;     /* "GET", "POST", ... */
+    struct zs_slice target; /* request-target as received */
+    struct zs_slice path;   /* target up to '?' (not percent-decoded) */
+    struct zs_slice query;  /* after '?', possibly empty */
     size_t nheaders;
     struct zs_http_header headers[ZS_HTTP_MAX_HEADERS];
-    struct zs_slice body;       /* whole body, de-chunked */
-    int peer_loopback;          /* the client connected from 127.0.0.0/8 or ::1 */
-    void *conn;                 /* private */
+    struct zs_slice body; /* whole body, de-chunked */
+    int peer_loopback;    /* the client connected from 127.0.0.0/8 or ::1 */
+    void *conn;           /* private */
 };
 
 /*
@@ -47,13 +47,13 @@ struct zs_http_req {
 typedef void (*zs_http_handler_fn)(struct zs_http_req *req, void *ctx);
 
 struct zs_http_opts {
-    const char *host;           /* bind address, e.g. "127.0.0.1" */
-    uint16_t port;              /* 0: ephemeral */
-    size_t max_header_bytes;    /* 0: 16 KiB */
-    size_t max_body_bytes;      /* 0: 10 MiB */
+    const char *host;            /* bind address, e.g. "127.0.0.1" */
+    uint16_t port;               /* 0: ephemeral */
+    size_t max_header_bytes;     /* 0: 16 KiB */
+    size_t max_body_bytes;       /* 0: 10 MiB */
     uint32_t request_timeout_ms; /* 0: 30 s, from the request's first byte */
-    uint32_t idle_timeout_ms;   /* 0: 60 s, between requests */
-    unsigned max_connections;   /* 0: 10000; beyond it new connections are closed */
+    uint32_t idle_timeout_ms;    /* 0: 60 s, between requests */
+    unsigned max_connections;    /* 0: 10000; beyond it new connections are closed */
 };
 
 struct zs_http_server;
