@@ -33,6 +33,8 @@ struct emsg;
 
 struct efield {
     const FDP *fd;
+    char *key; /* "name": as rendered in every row */
+    size_t key_len;
     const struct emu_type *type; /* the column's type (owned by the table or its parent type) */
     struct emsg *sub;            /* STRUCT (or ARRAY<STRUCT>) message; MAP entry message */
 };
@@ -212,10 +214,29 @@ static void free_msg(struct emsg *m)
 {
     if (m == NULL)
         return;
-    for (size_t i = 0; i < m->n; i++)
+    for (size_t i = 0; i < m->n; i++) {
         free_msg(m->f[i].sub);
+        free(m->f[i].key);
+    }
     free(m->f);
     free(m);
+}
+
+static int put_json_str(struct zs_buf *b, const uint8_t *s, size_t n);
+
+/* The field's "name": prefix, escaped once here rather than in every row. */
+static int render_key(const char *name, struct efield *f)
+{
+    struct zs_buf b;
+    zs_buf_init(&b, 1 << 16);
+    if (put_json_str(&b, (const uint8_t *)name, strlen(name)) != 0 ||
+        zs_buf_append(&b, ":", 1) != ZS_OK) {
+        zs_buf_release(&b);
+        return -1; /* not UTF-8: such a name cannot be a column either */
+    }
+    f->key = (char *)b.data;
+    f->key_len = b.len;
+    return 0;
 }
 
 static struct emsg *check_msg(struct chk *c, const DP *dp, const struct emu_col *cols, size_t n)
@@ -251,6 +272,10 @@ static struct emsg *check_msg(struct chk *c, const DP *dp, const struct emu_col 
         }
         m->f[i].fd = fd;
         m->f[i].type = cols[i].type;
+        if (render_key(fd->name, &m->f[i]) != 0) {
+            fail(c, "the field name is not valid UTF-8%s%s", "", "");
+            goto bad;
+        }
         const struct emu_type *t = cols[i].type;
         int label = label_of(fd);
         if (t->kind == EK_ARRAY || t->kind == EK_MAP) {
@@ -387,6 +412,30 @@ static struct emu_type *type_from_field(struct chk *c, const FDP *fd, int *ok)
     return inner;
 }
 
+/* Every message and field named, every field numbered and typed, nesting bounded. */
+static const char *malformed(const DP *m, int depth)
+{
+    if (depth > 64)
+        return "messages nested too deeply";
+    if (m->name == NULL || m->name[0] == '\0')
+        return "a message has no name";
+    for (size_t i = 0; i < m->n_field; i++) {
+        const FDP *f = m->field[i];
+        if (f->name == NULL || f->name[0] == '\0')
+            return "a field has no name";
+        if (!f->has_number || f->number < 1 || f->number > 536870911)
+            return "a field has no valid number";
+        if (!f->has_type)
+            return "a field has no type";
+    }
+    for (size_t i = 0; i < m->n_nested_type; i++) {
+        const char *why = malformed(m->nested_type[i], depth + 1);
+        if (why != NULL)
+            return why;
+    }
+    return NULL;
+}
+
 struct emu_desc *emu_desc_create(struct emu *e, struct emu_table *t, const uint8_t *bytes,
                                  size_t len, char *msg, size_t cap)
 {
@@ -397,8 +446,14 @@ struct emu_desc *emu_desc_create(struct emu *e, struct emu_table *t, const uint8
     }
     d->t = t;
     d->root = google__protobuf__descriptor_proto__unpack(NULL, len, bytes);
-    if (d->root == NULL || d->root->name == NULL) {
+    if (d->root == NULL) {
         snprintf(msg, cap, "descriptor_proto is not a serialized google.protobuf.DescriptorProto");
+        emu_desc_destroy(d);
+        return NULL;
+    }
+    const char *why = malformed(d->root, 0);
+    if (why != NULL) {
+        snprintf(msg, cap, "descriptor_proto is malformed: %s", why);
         emu_desc_destroy(d);
         return NULL;
     }
@@ -473,60 +528,42 @@ static void civil(long long days, int *y, int *m, int *d)
     *y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
-static json_t *fmt_date(long long days)
+/* "YYYY-MM-DD" into out (11 bytes); 0 if outside years 0001..9999. */
+static int date_text(long long days, char out[16])
 {
     int y, m, d;
-    char s[32];
     if (days < -719162 || days > 2932896)
-        return NULL;
+        return 0;
     civil(days, &y, &m, &d);
-    snprintf(s, sizeof s, "%04d-%02d-%02d", y, m, d);
-    return json_string(s);
+    snprintf(out, 16, "%04d-%02d-%02d", y, m, d);
+    return 1;
 }
 
-static json_t *fmt_ts(long long us, int ntz)
+/* RFC 3339 with microseconds, "Z" unless ntz; 0 if outside years 0001..9999. */
+static int ts_text(long long us, int ntz, char out[96])
 {
     long long secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
     long long frac = us - secs * 1000000;
     long long days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
     long long sod = secs - days * 86400;
-    int y, m, d;
-    char s[128];
-    if (days < -719162 || days > 2932896)
-        return NULL;
-    civil(days, &y, &m, &d);
-    snprintf(s, sizeof s, "%04d-%02d-%02dT%02lld:%02lld:%02lld.%06lld%s", y, m, d, sod / 3600,
-             sod / 60 % 60, sod % 60, frac, ntz ? "" : "Z");
-    return json_string(s);
+    char date[16];
+    if (!date_text(days, date))
+        return 0;
+    snprintf(out, 96, "%sT%02lld:%02lld:%02lld.%06lld%s", date, sod / 3600, sod / 60 % 60, sod % 60,
+             frac, ntz ? "" : "Z");
+    return 1;
 }
 
-static json_t *b64(const uint8_t *p, size_t n)
+static json_t *fmt_date(long long days)
 {
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *s = malloc(n / 3 * 4 + 8);
-    size_t k = 0;
-    for (size_t i = 0; s != NULL && i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
-                     (i + 2 < n ? p[i + 2] : 0);
-        s[k++] = tbl[v >> 18 & 63];
-        s[k++] = tbl[v >> 12 & 63];
-        s[k++] = i + 1 < n ? tbl[v >> 6 & 63] : '=';
-        s[k++] = i + 2 < n ? tbl[v & 63] : '=';
-    }
-    if (s == NULL)
-        return NULL;
-    json_t *j = json_stringn(s, k);
-    free(s);
-    return j;
+    char s[16];
+    return date_text(days, s) ? json_string(s) : NULL;
 }
 
-static json_t *fmt_real(double v)
+static json_t *fmt_ts(long long us, int ntz)
 {
-    if (isnan(v))
-        return json_string("NaN");
-    if (isinf(v))
-        return json_string(v > 0 ? "Infinity" : "-Infinity");
-    return json_real(v);
+    char s[96];
+    return ts_text(us, ntz, s) ? json_string(s) : NULL;
 }
 
 /* DECIMAL(p,s) text: [-]digits[.digits] within precision and scale. */
@@ -545,70 +582,52 @@ static int decimal_ok(const char *s, size_t n, const struct emu_type *t)
     return i == n && n > 0 && (int)fp <= t->scale && (int)ip <= t->precision - t->scale;
 }
 
-static json_t *decode_msg(const struct emsg *m, struct rd *r, int depth);
+/* ---------------------------------------------------------------- NDJSON rendering */
 
-/* One scalar or nested value of type t from wire data (v: varint/fixed, or [s, s+len)). */
-static json_t *value_of(const struct efield *f, const struct emu_type *t, uint64_t v,
-                        const uint8_t *s, size_t len, struct rd *r, int depth)
+/*
+ * PROTO records are rendered straight to NDJSON text in column order: one pass checks
+ * every field key and wire type, then one pass per column renders that column's values
+ * (the last one for singular fields, all of them for repeated ones). No JSON objects.
+ */
+
+struct wf { /* one field occurrence */
+    uint32_t num;
+    int wt;
+    uint64_t v;
+    const uint8_t *s;
+    size_t len;
+};
+
+static int next_wf(struct rd *r, struct wf *f)
 {
-    switch (t->kind) {
-    case EK_TINYINT:
-    case EK_SMALLINT:
-    case EK_INT: {
-        int32_t x = (int32_t)(uint32_t)v;
-        if ((t->kind == EK_TINYINT && (x < -128 || x > 127)) ||
-            (t->kind == EK_SMALLINT && (x < -32768 || x > 32767))) {
-            snprintf(r->msg, r->cap, "value %d is out of range for %s", x, emu_type_name(t));
-            return NULL;
-        }
-        return json_integer(x);
+    uint64_t key;
+    if (rd_varint(r, &key) != 0 || (key >> 3) == 0 || (key >> 3) > 536870911)
+        return -1;
+    f->num = (uint32_t)(key >> 3);
+    f->wt = (int)(key & 7);
+    f->v = 0;
+    f->s = NULL;
+    f->len = 0;
+    if (f->wt == 0)
+        return rd_varint(r, &f->v);
+    if (f->wt == 1 || f->wt == 5) {
+        size_t n = f->wt == 1 ? 8 : 4;
+        if ((size_t)(r->end - r->p) < n)
+            return -1;
+        for (size_t k = 0; k < n; k++)
+            f->v |= (uint64_t)r->p[k] << (8 * k);
+        r->p += n;
+        return 0;
     }
-    case EK_BIGINT:
-        return json_integer((json_int_t)(int64_t)v);
-    case EK_DATE:
-        return fmt_date((int32_t)(uint32_t)v);
-    case EK_TIMESTAMP:
-    case EK_TIMESTAMP_NTZ:
-        return fmt_ts((long long)(int64_t)v, t->kind == EK_TIMESTAMP_NTZ);
-    case EK_BOOLEAN:
-        return json_boolean(v != 0);
-    case EK_FLOAT: {
-        uint32_t u = (uint32_t)v;
-        float x;
-        memcpy(&x, &u, 4);
-        return fmt_real(x);
+    if (f->wt == 2) {
+        if (rd_varint(r, &f->v) != 0 || f->v > (uint64_t)(r->end - r->p))
+            return -1;
+        f->s = r->p;
+        f->len = (size_t)f->v;
+        r->p += f->len;
+        return 0;
     }
-    case EK_DOUBLE: {
-        double x;
-        memcpy(&x, &v, 8);
-        return fmt_real(x);
-    }
-    case EK_STRING:
-        return json_stringn((const char *)s, len); /* NULL if not UTF-8 */
-    case EK_BINARY:
-        return b64(s, len);
-    case EK_DECIMAL:
-        if (!decimal_ok((const char *)s, len, t)) {
-            snprintf(r->msg, r->cap, "\"%.*s\" is not a DECIMAL(%d,%d)", (int)(len > 40 ? 40 : len),
-                     (const char *)s, t->precision, t->scale);
-            return NULL;
-        }
-        return json_stringn((const char *)s, len);
-    case EK_VARIANT: {
-        json_error_t je;
-        json_t *j = json_loadb((const char *)s, len, JSON_DECODE_ANY, &je);
-        if (j == NULL)
-            snprintf(r->msg, r->cap, "VARIANT value is not JSON: %s", je.text);
-        return j;
-    }
-    case EK_STRUCT:
-    case EK_MAP: {
-        struct rd sub = {s, s + len, r->msg, r->cap};
-        return decode_msg(f->sub, &sub, depth + 1);
-    }
-    default:
-        return NULL;
-    }
+    return -1;
 }
 
 static int wire_of(const struct emu_type *t)
@@ -627,177 +646,379 @@ static int wire_of(const struct emu_type *t)
     }
 }
 
-/* Map key object key text for an entry's decoded key. */
-static char *key_text(json_t *k)
+static inline int put(struct zs_buf *b, const void *p, size_t n)
 {
-    if (json_is_string(k))
-        return strdup(json_string_value(k));
-    return json_dumps(k, JSON_ENCODE_ANY | JSON_COMPACT);
+    if (b->cap - b->len >= n) { /* the common case, without a call */
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+        return 0;
+    }
+    return zs_buf_append(b, p, n) == ZS_OK ? 0 : -1;
 }
 
-static json_t *decode_msg(const struct emsg *m, struct rd *r, int depth)
+static int put_str(struct zs_buf *b, const char *s)
 {
-    if (depth > 64) {
-        snprintf(r->msg, r->cap, "record nested too deeply");
-        return NULL;
-    }
-    json_t **vals = calloc(m->n ? m->n : 1, sizeof *vals);
-    json_t *out = NULL;
-    if (vals == NULL)
-        return NULL;
-    while (r->p < r->end) {
-        uint64_t key, v = 0;
-        if (rd_varint(r, &key) != 0 || key >> 3 == 0 || key >> 3 > 536870911) {
-            snprintf(r->msg, r->cap, "malformed field key");
-            goto out;
-        }
-        uint32_t num = (uint32_t)(key >> 3);
-        int wt = (int)(key & 7);
-        size_t i = 0;
-        while (i < m->n && (uint32_t)m->f[i].fd->number != num)
+    return put(b, s, strlen(s));
+}
+
+static int put_i64(struct zs_buf *b, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[sizeof tmp - 1 - n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        tmp[sizeof tmp - 1 - n++] = '-';
+    return put(b, tmp + sizeof tmp - n, n);
+}
+
+static int put_real(struct zs_buf *b, double v)
+{
+    if (isnan(v))
+        return put_str(b, "\"NaN\"");
+    if (isinf(v))
+        return put_str(b, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+    char tmp[40];
+    int n = snprintf(tmp, sizeof tmp, "%.17g", v);
+    return put(b, tmp, (size_t)n);
+}
+
+/* A JSON string of UTF-8 bytes; -1 if they are not valid UTF-8 (or out of memory). */
+static int put_json_str(struct zs_buf *b, const uint8_t *s, size_t n)
+{
+    if (put(b, "\"", 1) != 0)
+        return -1;
+    size_t run = 0;
+    for (size_t i = 0; i < n;) {
+        uint8_t c = s[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
             i++;
-        if (i == m->n) {
-            snprintf(r->msg, r->cap, "field number %u is not in the descriptor", num);
-            goto out;
+            run++;
+            continue;
         }
-        const struct efield *f = &m->f[i];
-        const struct emu_type *ft = f->type;
-        const struct emu_type *vt = ft->kind == EK_ARRAY ? ft->elem : ft;
-        const uint8_t *s = NULL;
-        size_t len = 0;
-        if (wt == 0) {
-            if (rd_varint(r, &v) != 0)
-                goto trunc;
-        } else if (wt == 1 || wt == 5) {
-            size_t n = wt == 1 ? 8 : 4;
-            if ((size_t)(r->end - r->p) < n)
-                goto trunc;
-            for (size_t k = 0; k < n; k++)
-                v |= (uint64_t)r->p[k] << (8 * k);
-            r->p += n;
-        } else if (wt == 2) {
-            if (rd_varint(r, &v) != 0 || v > (uint64_t)(r->end - r->p))
-                goto trunc;
-            s = r->p;
-            len = (size_t)v;
-            r->p += len;
-        } else {
-            snprintf(r->msg, r->cap, "field %s: unsupported wire type %d", f->fd->name, wt);
-            goto out;
+        if (put(b, s + i - run, run) != 0)
+            return -1;
+        run = 0;
+        if (c < 0x80) {
+            char esc[8];
+            int k = c == '"'    ? snprintf(esc, sizeof esc, "\\\"")
+                    : c == '\\' ? snprintf(esc, sizeof esc, "\\\\")
+                                : snprintf(esc, sizeof esc, "\\u%04x", c);
+            if (put(b, esc, (size_t)k) != 0)
+                return -1;
+            i++;
+            continue;
         }
-        int want = wire_of(vt);
-        if (wt != want && !(wt == 2 && ft->kind == EK_ARRAY && want != 2)) {
-            snprintf(r->msg, r->cap, "field %s: wire type %d where %s needs %d", f->fd->name, wt,
-                     emu_type_name(vt), want);
-            goto out;
+        size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+        if (len == 0 || c > 0xF4 || i + len > n)
+            return -1;
+        for (size_t k = 1; k < len; k++)
+            if ((s[i + k] & 0xC0) != 0x80)
+                return -1;
+        if ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] >= 0xA0) ||
+            (c == 0xF0 && s[i + 1] < 0x90) || (c == 0xF4 && s[i + 1] >= 0x90))
+            return -1; /* overlong, surrogate, beyond U+10FFFF */
+        if (put(b, s + i, len) != 0)
+            return -1;
+        i += len;
+    }
+    if (put(b, s + n - run, run) != 0)
+        return -1;
+    return put(b, "\"", 1);
+}
+
+static int put_b64(struct zs_buf *b, const uint8_t *p, size_t n)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (put(b, "\"", 1) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+        char q[4] = {tbl[v >> 18 & 63], tbl[v >> 12 & 63], i + 1 < n ? tbl[v >> 6 & 63] : '=',
+                     i + 2 < n ? tbl[v & 63] : '='};
+        if (put(b, q, 4) != 0)
+            return -1;
+    }
+    return put(b, "\"", 1);
+}
+
+static int render_msg(const struct emsg *m, struct rd *r, struct zs_buf *b, int depth);
+
+/* One value of type t from a field occurrence. -1 with r->msg set (or empty: generic). */
+static int render_value(const struct efield *f, const struct emu_type *t, const struct wf *w,
+                        struct rd *r, struct zs_buf *b, int depth)
+{
+    char tmp[96];
+    switch (t->kind) {
+    case EK_TINYINT:
+    case EK_SMALLINT:
+    case EK_INT: {
+        int32_t x = (int32_t)(uint32_t)w->v;
+        if ((t->kind == EK_TINYINT && (x < -128 || x > 127)) ||
+            (t->kind == EK_SMALLINT && (x < -32768 || x > 32767))) {
+            snprintf(r->msg, r->cap, "value %d is out of range for %s", x, emu_type_name(t));
+            return -1;
         }
-        if (ft->kind == EK_ARRAY) {
-            if (vals[i] == NULL)
-                vals[i] = json_array();
-            if (wt == 2 && want != 2) { /* packed repeated scalars */
-                struct rd pr = {s, s + len, r->msg, r->cap};
+        return put_i64(b, x);
+    }
+    case EK_BIGINT:
+        return put_i64(b, (int64_t)w->v);
+    case EK_DATE:
+        if (!date_text((int32_t)(uint32_t)w->v, tmp)) {
+            snprintf(r->msg, r->cap, "DATE %d is outside years 0001..9999",
+                     (int32_t)(uint32_t)w->v);
+            return -1;
+        }
+        return put_json_str(b, (const uint8_t *)tmp, strlen(tmp));
+    case EK_TIMESTAMP:
+    case EK_TIMESTAMP_NTZ:
+        if (!ts_text((long long)(int64_t)w->v, t->kind == EK_TIMESTAMP_NTZ, tmp)) {
+            snprintf(r->msg, r->cap, "timestamp %lld is outside years 0001..9999",
+                     (long long)(int64_t)w->v);
+            return -1;
+        }
+        return put_json_str(b, (const uint8_t *)tmp, strlen(tmp));
+    case EK_BOOLEAN:
+        return put_str(b, w->v ? "true" : "false");
+    case EK_FLOAT: {
+        uint32_t u = (uint32_t)w->v;
+        float x;
+        memcpy(&x, &u, 4);
+        return put_real(b, x);
+    }
+    case EK_DOUBLE: {
+        double x;
+        memcpy(&x, &w->v, 8);
+        return put_real(b, x);
+    }
+    case EK_STRING:
+        if (put_json_str(b, w->s, w->len) != 0) {
+            snprintf(r->msg, r->cap, "string is not valid UTF-8");
+            return -1;
+        }
+        return 0;
+    case EK_BINARY:
+        return put_b64(b, w->s, w->len);
+    case EK_DECIMAL:
+        if (!decimal_ok((const char *)w->s, w->len, t)) {
+            snprintf(r->msg, r->cap, "\"%.*s\" is not a DECIMAL(%d,%d)",
+                     (int)(w->len > 40 ? 40 : w->len), (const char *)w->s, t->precision, t->scale);
+            return -1;
+        }
+        return put_json_str(b, w->s, w->len);
+    case EK_VARIANT: {
+        json_error_t je;
+        json_t *j = json_loadb((const char *)w->s, w->len, JSON_DECODE_ANY, &je);
+        if (j == NULL) {
+            snprintf(r->msg, r->cap, "VARIANT value is not JSON: %s", je.text);
+            return -1;
+        }
+        char *text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+        json_decref(j);
+        int rc = text != NULL ? put_str(b, text) : -1;
+        free(text);
+        return rc;
+    }
+    case EK_STRUCT: {
+        struct rd sub = {w->s, w->s + w->len, r->msg, r->cap};
+        return render_msg(f->sub, &sub, b, depth + 1);
+    }
+    default:
+        return -1;
+    }
+}
+
+/* A map entry as `"key":value` (the key as JSON text of its string form). */
+static int render_entry(const struct efield *f, const struct emu_type *mt, const struct wf *w,
+                        struct rd *r, struct zs_buf *b, int depth)
+{
+    const struct emsg *em = f->sub;
+    struct wf kf = {0}, vf = {0};
+    int have_k = 0, have_v = 0;
+    struct rd sub = {w->s, w->s + w->len, r->msg, r->cap};
+    while (sub.p < sub.end) {
+        struct wf x;
+        if (next_wf(&sub, &x) != 0) {
+            snprintf(r->msg, r->cap, "map entry is truncated");
+            return -1;
+        }
+        if (x.num == (uint32_t)em->f[0].fd->number && x.wt == wire_of(mt->key))
+            kf = x, have_k = 1;
+        else if (x.num == (uint32_t)em->f[1].fd->number && x.wt == wire_of(mt->val))
+            vf = x, have_v = 1;
+        else {
+            snprintf(r->msg, r->cap, "map entry has field %u with wire type %d", x.num, x.wt);
+            return -1;
+        }
+    }
+    struct zs_buf key;
+    zs_buf_init(&key, 1 << 20);
+    int rc;
+    if (!have_k) {
+        rc = put_str(&key, mt->key->kind == EK_STRING ? "\"\"" : "\"0\"");
+    } else {
+        rc = render_value(&em->f[0], mt->key, &kf, r, &key, depth);
+        if (rc == 0 && (key.len == 0 || key.data[0] != '"')) { /* numbers and booleans: quote */
+            struct zs_buf q;
+            zs_buf_init(&q, 1 << 20);
+            rc = put(&q, "\"", 1) || put(&q, key.data, key.len) || put(&q, "\"", 1);
+            zs_buf_release(&key);
+            key = q;
+        }
+    }
+    if (rc == 0)
+        rc = put(b, key.data, key.len) || put(b, ":", 1);
+    zs_buf_release(&key);
+    if (rc != 0)
+        return -1;
+    if (!have_v) { /* protobuf default value of the value type */
+        struct wf zero = {0};
+        if (mt->val->kind == EK_STRUCT || wire_of(mt->val) == 2)
+            zero.s = (const uint8_t *)"";
+        if (mt->val->kind == EK_DECIMAL)
+            return put_str(b, "\"0\"");
+        return render_value(&em->f[1], mt->val, &zero, r, b, depth);
+    }
+    return render_value(&em->f[1], mt->val, &vf, r, b, depth);
+}
+
+static int render_field(const struct efield *f, struct rd *r, const uint8_t *start,
+                        const uint8_t *end, struct zs_buf *b, int depth)
+{
+    const struct emu_type *t = f->type;
+    const struct emu_type *vt = t->kind == EK_ARRAY ? t->elem : t;
+    uint32_t num = (uint32_t)f->fd->number;
+    int want = wire_of(vt);
+    struct rd scan = {start, end, r->msg, r->cap};
+    struct wf w, last;
+    int seen = 0, first = 1;
+    if (t->kind == EK_ARRAY || t->kind == EK_MAP) {
+        if (put(b, t->kind == EK_ARRAY ? "[" : "{", 1) != 0)
+            return -1;
+    }
+    while (scan.p < scan.end) {
+        if (next_wf(&scan, &w) != 0)
+            return -1; /* checked in the first pass */
+        if (w.num != num)
+            continue;
+        if (t->kind == EK_MAP) {
+            if ((!first && put(b, ",", 1) != 0) || render_entry(f, t, &w, r, b, depth) != 0)
+                return -1;
+            first = 0;
+        } else if (t->kind == EK_ARRAY) {
+            if (w.wt == 2 && want != 2) { /* packed */
+                struct rd pr = {w.s, w.s + w.len, r->msg, r->cap};
                 while (pr.p < pr.end) {
-                    uint64_t pv = 0;
-                    if (want == 0 && rd_varint(&pr, &pv) != 0)
-                        goto trunc;
-                    if (want != 0) {
+                    struct wf e = {.num = num, .wt = want};
+                    if (want == 0) {
+                        if (rd_varint(&pr, &e.v) != 0)
+                            return -1;
+                    } else {
                         size_t n = want == 1 ? 8 : 4;
                         if ((size_t)(pr.end - pr.p) < n)
-                            goto trunc;
+                            return -1;
                         for (size_t k = 0; k < n; k++)
-                            pv |= (uint64_t)pr.p[k] << (8 * k);
+                            e.v |= (uint64_t)pr.p[k] << (8 * k);
                         pr.p += n;
                     }
-                    json_t *j = value_of(f, vt, pv, NULL, 0, r, depth);
-                    if (j == NULL)
-                        goto bad_value;
-                    json_array_append_new(vals[i], j);
+                    if ((!first && put(b, ",", 1) != 0) ||
+                        render_value(f, vt, &e, r, b, depth) != 0)
+                        return -1;
+                    first = 0;
                 }
                 continue;
             }
-            json_t *j = value_of(f, vt, v, s, len, r, depth);
-            if (j == NULL)
-                goto bad_value;
-            json_array_append_new(vals[i], j);
-        } else if (ft->kind == EK_MAP) {
-            json_t *entry = value_of(f, ft, v, s, len, r, depth);
-            if (entry == NULL)
-                goto bad_value;
-            if (vals[i] == NULL)
-                vals[i] = json_object();
-            json_t *k = json_object_get(entry, "key"), *val = json_object_get(entry, "value");
-            char *kt = k && !json_is_null(k) ? key_text(k) : strdup("");
-            json_object_set(vals[i], kt ? kt : "", val ? val : json_null());
-            free(kt);
-            json_decref(entry);
+            if ((!first && put(b, ",", 1) != 0) || render_value(f, vt, &w, r, b, depth) != 0)
+                return -1;
+            first = 0;
         } else {
-            json_t *j = value_of(f, vt, v, s, len, r, depth);
-            if (j == NULL)
-                goto bad_value;
-            json_decref(vals[i]); /* protobuf: the last value wins */
-            vals[i] = j;
+            last = w; /* protobuf: the last value of a singular field wins */
+            seen = 1;
         }
-        continue;
-    bad_value:
-        if (r->msg[0] == '\0')
-            snprintf(r->msg, r->cap, "field %s: value is not valid for %s", f->fd->name,
-                     emu_type_name(vt));
-        else {
-            char tmp[300];
-            snprintf(tmp, sizeof tmp, "%s", r->msg);
-            snprintf(r->msg, r->cap, "field %s: %s", f->fd->name, tmp);
-        }
-        goto out;
     }
-    out = json_object();
+    if (t->kind == EK_ARRAY || t->kind == EK_MAP)
+        return put(b, t->kind == EK_ARRAY ? "]" : "}", 1);
+    if (!seen) {
+        if (label_of(f->fd) == L_REQUIRED) {
+            snprintf(r->msg, r->cap, "required field %s is missing", f->fd->name);
+            return -1;
+        }
+        return put_str(b, "null");
+    }
+    return render_value(f, t, &last, r, b, depth);
+}
+
+static int render_msg(const struct emsg *m, struct rd *r, struct zs_buf *b, int depth)
+{
+    if (depth > 64) {
+        snprintf(r->msg, r->cap, "record nested too deeply");
+        return -1;
+    }
+    /* Pass 1: every key known, every wire type right for its field. */
+    const uint8_t *start = r->p, *end = r->end;
+    while (r->p < r->end) {
+        struct wf w;
+        if (next_wf(r, &w) != 0) {
+            snprintf(r->msg, r->cap, "record is truncated or malformed");
+            return -1;
+        }
+        size_t i = 0;
+        while (i < m->n && (uint32_t)m->f[i].fd->number != w.num)
+            i++;
+        if (i == m->n) {
+            snprintf(r->msg, r->cap, "field number %u is not in the descriptor", w.num);
+            return -1;
+        }
+        const struct emu_type *ft = m->f[i].type;
+        const struct emu_type *vt = ft->kind == EK_ARRAY ? ft->elem : ft;
+        int want = wire_of(vt);
+        if (w.wt != want && !(w.wt == 2 && ft->kind == EK_ARRAY && want != 2)) {
+            snprintf(r->msg, r->cap, "field %s: wire type %d where %s needs %d", m->f[i].fd->name,
+                     w.wt, emu_type_name(vt), want);
+            return -1;
+        }
+    }
+    /* Pass 2: columns in order. */
+    if (put(b, "{", 1) != 0)
+        return -1;
     for (size_t i = 0; i < m->n; i++) {
         const struct efield *f = &m->f[i];
-        if (vals[i] == NULL && label_of(f->fd) == L_REQUIRED) {
-            snprintf(r->msg, r->cap, "required field %s is missing", f->fd->name);
-            json_decref(out);
-            out = NULL;
-            goto out;
+        if ((i > 0 && put(b, ",", 1) != 0) || put(b, f->key, f->key_len) != 0)
+            return -1;
+        size_t before = strlen(r->msg);
+        if (render_field(f, r, start, end, b, depth) != 0) {
+            if (r->msg[0] == '\0' || before != 0)
+                snprintf(r->msg, r->cap, "field %s: value is not valid for %s", f->fd->name,
+                         emu_type_name(f->type));
+            else {
+                char tmp[300];
+                snprintf(tmp, sizeof tmp, "%s", r->msg);
+                if (strncmp(tmp, "required field", 14) != 0)
+                    snprintf(r->msg, r->cap, "field %s: %s", f->fd->name, tmp);
+            }
+            return -1;
         }
-        const struct emu_type *ft = f->type;
-        json_t *dflt = ft->kind == EK_ARRAY ? json_array()
-                       : ft->kind == EK_MAP ? json_object()
-                                            : json_null();
-        json_object_set_new(out, f->fd->name, vals[i] ? vals[i] : dflt);
-        if (vals[i] != NULL)
-            json_decref(dflt);
-        vals[i] = NULL;
     }
-out:
-    for (size_t i = 0; i < m->n; i++)
-        json_decref(vals[i]);
-    free(vals);
-    return out;
-trunc:
-    snprintf(r->msg, r->cap, "record is truncated");
-    goto out;
+    return put(b, "}", 1);
 }
 
 int emu_decode_proto(const struct emu_desc *d, const uint8_t *rec, size_t len, struct zs_buf *out,
                      char *msg, size_t cap)
 {
     msg[0] = '\0';
+    size_t mark = out->len;
     struct rd r = {rec, rec + len, msg, cap};
-    json_t *row = decode_msg(d->msg, &r, 0);
-    if (row == NULL) {
+    if (render_msg(d->msg, &r, out, 0) != 0 || put(out, "\n", 1) != 0) {
+        out->len = mark;
         if (msg[0] == '\0')
-            snprintf(msg, cap, "record does not decode");
+            snprintf(msg, cap, "record does not decode (or out of memory)");
         return -1;
     }
-    char *line = json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(row);
-    int rc = line != NULL && zs_buf_append(out, line, strlen(line)) == ZS_OK &&
-                     zs_buf_append(out, "\n", 1) == ZS_OK
-                 ? 0
-                 : -1;
-    free(line);
-    if (rc != 0)
-        snprintf(msg, cap, "out of memory");
-    return rc;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- JSON records */

@@ -63,6 +63,8 @@ struct stream {
     char stream_id[40];
     char table_hdr[256], auth[512];
     struct zs_buf lines;
+    int generic; /* any other method: answered UNIMPLEMENTED */
+    grpc_call_details details;
     struct stream *next, *prev;
 };
 
@@ -78,6 +80,7 @@ struct grpc_state {
 static struct grpc_state G;
 
 static void request_call(struct emu *e);
+static void request_generic(struct emu *e);
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -487,6 +490,8 @@ static void stream_free(struct stream *s)
     if (s->call)
         grpc_call_unref(s->call);
     grpc_metadata_array_destroy(&s->md);
+    if (s->generic)
+        grpc_call_details_destroy(&s->details);
     emu_desc_destroy(s->desc);
     zs_buf_release(&s->lines);
     free(s->pend);
@@ -522,6 +527,23 @@ static void on_event(struct tag *t, int ok)
     case OP_NEW:
         if (!ok) {
             stream_free(s);
+            return;
+        }
+        if (s->generic) {
+            /* PersistentStream, RetireStream, anything else: UNIMPLEMENTED (protocol §1.5). */
+            if (!G.shutting_down)
+                request_generic(e);
+            grpc_slice details = grpc_slice_from_static_string("method not implemented");
+            grpc_op ops[3] = {{.op = GRPC_OP_SEND_INITIAL_METADATA},
+                              {.op = GRPC_OP_SEND_STATUS_FROM_SERVER},
+                              {.op = GRPC_OP_RECV_CLOSE_ON_SERVER}};
+            ops[1].data.send_status_from_server.status = GRPC_STATUS_UNIMPLEMENTED;
+            ops[1].data.send_status_from_server.status_details = &details;
+            ops[2].data.recv_close_on_server.cancelled = &s->cancelled;
+            if (grpc_call_start_batch(s->call, ops, 3, &s->t_close, NULL) == GRPC_CALL_OK)
+                s->ops++;
+            else
+                stream_free(s);
             return;
         }
         if (!G.shutting_down)
@@ -565,6 +587,18 @@ static void request_call(struct emu *e)
         return;
     if (grpc_server_request_registered_call(G.server, G.method, &s->call, &s->deadline, &s->md,
                                             NULL, G.cq, G.cq, &s->t_new) != GRPC_CALL_OK)
+        stream_free(s);
+}
+
+static void request_generic(struct emu *e)
+{
+    struct stream *s = stream_new(e);
+    if (s == NULL)
+        return;
+    s->generic = 1;
+    grpc_call_details_init(&s->details);
+    if (grpc_server_request_call(G.server, &s->call, &s->details, &s->md, G.cq, G.cq, &s->t_new) !=
+        GRPC_CALL_OK)
         stream_free(s);
 }
 
@@ -706,6 +740,7 @@ zs_rc emu_grpc_start(struct emu *e, int *out_port, struct zs_err *err)
     grpc_server_start(G.server);
     for (int i = 0; i < 8; i++) /* a few calls waiting, so bursts of streams open quickly */
         request_call(e);
+    request_generic(e);
     if (pthread_create(&G.thread, NULL, cq_thread, e) != 0)
         return zs_err_set(err, ZS_EIO, NULL, "cannot start the gRPC thread");
     *out_port = port;

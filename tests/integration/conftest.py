@@ -22,6 +22,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.environ.get("ZS_BUILD_DIR", os.path.join(ROOT, "build", "dev"))
 EMULATOR = os.path.join(BUILD, "src", "zerobus-emulator")
 TIMEOUT_MULT = float(os.environ.get("ZS_TEST_TIMEOUT_MULTIPLIER", "1"))
+# ZS_VALGRIND=1 runs every daemon under valgrind: any error or definite leak fails its stop().
+VALGRIND = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
+            "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
+            "--track-fds=no"] if os.environ.get("ZS_VALGRIND") else []
+if VALGRIND:
+    TIMEOUT_MULT *= 10
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +87,7 @@ class Proc:
 class Emulator:
     def __init__(self, tmp, args):
         self.data = os.path.join(str(tmp), "data")
-        self.proc = Proc([EMULATOR, "--port", "0", "--http-port", "0", "--data", self.data,
+        self.proc = Proc(VALGRIND + [EMULATOR, "--port", "0", "--http-port", "0", "--data", self.data,
                           "--log-level", "warn"] + args)
         self.grpc_port = self.proc.ports["grpc"]
         self.http_port = self.proc.ports["http"]

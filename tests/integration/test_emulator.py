@@ -396,3 +396,12 @@ def test_tls(pb, emulator_factory, tmp_path):
     # plaintext against the TLS port fails
     s2 = open_stream(pb, e)
     assert s2.status()[0] == grpc.StatusCode.UNAVAILABLE
+
+
+@pytest.mark.parametrize("method", ["PersistentStream", "RetireStream", "Nope"])
+def test_other_methods_are_unimplemented(emu, method):
+    ch = grpc.insecure_channel("127.0.0.1:%d" % emu.grpc_port)
+    call = ch.stream_stream("/databricks.zerobus.Zerobus/" + method)(iter([b""]), timeout=10)
+    with pytest.raises(grpc.RpcError) as ei:
+        list(call)
+    assert ei.value.code() == grpc.StatusCode.UNIMPLEMENTED
