@@ -39,11 +39,12 @@ static int get_token(int port, const char *table, char *out, size_t cap)
              "%%22%%3A%%22unity_catalog_privileges%%22%%2C%%22object_type%%22%%3A%%22TABLE%%22%%2C"
              "%%22object_full_path%%22%%3A%%22%s%%22%%7D%%5D",
              table);
-    int n = snprintf(req, sizeof req,
-                     "POST /oidc/v1/token HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YmVuY2g6YmVuY2g=\r\n"
-                     "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %zu\r\n"
-                     "Connection: close\r\n\r\n%s",
-                     strlen(body), body);
+    int n = snprintf(
+        req, sizeof req,
+        "POST /oidc/v1/token HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YmVuY2g6YmVuY2g=\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %zu\r\n"
+        "Connection: close\r\n\r\n%s",
+        strlen(body), body);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -85,20 +86,20 @@ static Databricks__Zerobus__EphemeralStreamResponse *unpack_resp(grpc_byte_buffe
     grpc_byte_buffer_reader_destroy(&rd);
     Databricks__Zerobus__EphemeralStreamResponse *r =
         databricks__zerobus__ephemeral_stream_response__unpack(NULL, GRPC_SLICE_LENGTH(s),
-                                                              GRPC_SLICE_START_PTR(s));
+                                                               GRPC_SLICE_START_PTR(s));
     grpc_slice_unref(s);
     return r;
 }
 
 /* The station_one descriptor, hand-encoded: StationOne{device_name=1 string, temp=2 int32,
  * humidity=3 int64}, all optional. */
-static uint8_t descriptor[] = { /* not const: protobuf-c takes uint8_t * */
-    0x0a, 0x0a, 'S', 't', 'a', 't', 'i', 'o', 'n', 'O', 'n', 'e',
-    0x12, 0x13, 0x0a, 0x0b, 'd', 'e', 'v', 'i', 'c', 'e', '_', 'n', 'a', 'm', 'e', 0x18, 0x01,
-    0x20, 0x01, 0x28, 0x09,
-    0x12, 0x0c, 0x0a, 0x04, 't', 'e', 'm', 'p', 0x18, 0x02, 0x20, 0x01, 0x28, 0x05,
-    0x12, 0x10, 0x0a, 0x08, 'h', 'u', 'm', 'i', 'd', 'i', 't', 'y', 0x18, 0x03, 0x20, 0x01,
-    0x28, 0x03,
+static uint8_t descriptor[] = {
+    /* not const: protobuf-c takes uint8_t * */
+    0x0a, 0x0a, 'S',  't',  'a',  't',  'i',  'o',  'n',  'O',  'n',  'e',  0x12,
+    0x13, 0x0a, 0x0b, 'd',  'e',  'v',  'i',  'c',  'e',  '_',  'n',  'a',  'm',
+    'e',  0x18, 0x01, 0x20, 0x01, 0x28, 0x09, 0x12, 0x0c, 0x0a, 0x04, 't',  'e',
+    'm',  'p',  0x18, 0x02, 0x20, 0x01, 0x28, 0x05, 0x12, 0x10, 0x0a, 0x08, 'h',
+    'u',  'm',  'i',  'd',  'i',  't',  'y',  0x18, 0x03, 0x20, 0x01, 0x28, 0x03,
 };
 
 int main(int argc, char **argv)
@@ -133,7 +134,8 @@ int main(int argc, char **argv)
     grpc_channel *ch = grpc_channel_create(target, cr, NULL);
     grpc_channel_credentials_release(cr);
     grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
-    grpc_slice method = grpc_slice_from_static_string("/databricks.zerobus.Zerobus/EphemeralStream");
+    grpc_slice method =
+        grpc_slice_from_static_string("/databricks.zerobus.Zerobus/EphemeralStream");
     grpc_call *call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, method, NULL,
                                                gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
     grpc_metadata md[2] = {{.key = grpc_slice_from_static_string("authorization"),
@@ -149,13 +151,14 @@ int main(int argc, char **argv)
     grpc_call_start_batch(call, ops, 2, (void *)1, NULL);
 
     /* Records: one ~22-byte station_one row, repeated. */
-    static uint8_t row[] = {0x0a, 0x0a, 's', 'e', 'n', 's', 'o', 'r', '-', '0', '0', '1',
-                                  0x10, 0x19, 0x18, 0x3c};
+    static uint8_t row[] = {0x0a, 0x0a, 's', 'e', 'n',  's',  'o',  'r',
+                            '-',  '0',  '0', '1', 0x10, 0x19, 0x18, 0x3c};
     ProtobufCBinaryData *recs = calloc((size_t)batch, sizeof *recs);
     for (long i = 0; i < batch; i++)
         recs[i] = (ProtobufCBinaryData){sizeof row, row};
 
-    Databricks__Zerobus__CreateIngestStreamRequest cr_req = DATABRICKS__ZEROBUS__CREATE_INGEST_STREAM_REQUEST__INIT;
+    Databricks__Zerobus__CreateIngestStreamRequest cr_req =
+        DATABRICKS__ZEROBUS__CREATE_INGEST_STREAM_REQUEST__INIT;
     char table_copy[256];
     snprintf(table_copy, sizeof table_copy, "%s", table);
     cr_req.table_name = table_copy;
@@ -163,7 +166,8 @@ int main(int argc, char **argv)
     cr_req.descriptor_proto = (ProtobufCBinaryData){sizeof descriptor, descriptor};
     cr_req.has_record_type = 1;
     cr_req.record_type = DATABRICKS__ZEROBUS__RECORD_TYPE__PROTO;
-    Databricks__Zerobus__EphemeralStreamRequest req = DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_REQUEST__INIT;
+    Databricks__Zerobus__EphemeralStreamRequest req =
+        DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_REQUEST__INIT;
     req.payload_case = DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_REQUEST__PAYLOAD_CREATE_STREAM;
     req.create_stream = &cr_req;
     grpc_byte_buffer *sbuf = pack_req(&req), *rbuf = NULL;
@@ -193,28 +197,36 @@ int main(int argc, char **argv)
             Databricks__Zerobus__EphemeralStreamResponse *r = unpack_resp(rbuf);
             grpc_byte_buffer_destroy(rbuf);
             rbuf = NULL;
-            if (r && r->payload_case ==
-                         DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_RESPONSE__PAYLOAD_CREATE_STREAM_RESPONSE) {
+            if (r &&
+                r->payload_case ==
+                    DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_RESPONSE__PAYLOAD_CREATE_STREAM_RESPONSE) {
                 created = 1;
                 t0 = now();
-            } else if (r && r->payload_case ==
-                                DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_RESPONSE__PAYLOAD_INGEST_RECORD_RESPONSE) {
+            } else if (
+                r &&
+                r->payload_case ==
+                    DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_RESPONSE__PAYLOAD_INGEST_RECORD_RESPONSE) {
                 acked = r->ingest_record_response->durability_ack_up_to_offset;
             }
             databricks__zerobus__ephemeral_stream_response__free_unpacked(r, NULL);
             grpc_call_start_batch(call, &recv, 1, (void *)3, NULL);
         }
         if (created && !send_busy && sent < nbatches && sent - acked - 1 < window) {
-            Databricks__Zerobus__ProtoEncodedRecordBatch pb = DATABRICKS__ZEROBUS__PROTO_ENCODED_RECORD_BATCH__INIT;
+            Databricks__Zerobus__ProtoEncodedRecordBatch pb =
+                DATABRICKS__ZEROBUS__PROTO_ENCODED_RECORD_BATCH__INIT;
             pb.n_records = (size_t)(sent == nbatches - 1 && rows % batch ? rows % batch : batch);
             pb.records = recs;
-            Databricks__Zerobus__IngestRecordBatchRequest br = DATABRICKS__ZEROBUS__INGEST_RECORD_BATCH_REQUEST__INIT;
+            Databricks__Zerobus__IngestRecordBatchRequest br =
+                DATABRICKS__ZEROBUS__INGEST_RECORD_BATCH_REQUEST__INIT;
             br.has_offset_id = 1;
             br.offset_id = sent;
-            br.batch_case = DATABRICKS__ZEROBUS__INGEST_RECORD_BATCH_REQUEST__BATCH_PROTO_ENCODED_BATCH;
+            br.batch_case =
+                DATABRICKS__ZEROBUS__INGEST_RECORD_BATCH_REQUEST__BATCH_PROTO_ENCODED_BATCH;
             br.proto_encoded_batch = &pb;
-            Databricks__Zerobus__EphemeralStreamRequest rq = DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_REQUEST__INIT;
-            rq.payload_case = DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_REQUEST__PAYLOAD_INGEST_RECORD_BATCH;
+            Databricks__Zerobus__EphemeralStreamRequest rq =
+                DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_REQUEST__INIT;
+            rq.payload_case =
+                DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_REQUEST__PAYLOAD_INGEST_RECORD_BATCH;
             rq.ingest_record_batch = &br;
             sbuf = pack_req(&rq);
             send.data.send_message.send_message = sbuf;

@@ -25,8 +25,8 @@ static void init(void)
     /* Columns of the all-types table, from the test configuration. */
     json_error_t je;
     json_t *cfg = json_load_file(ZS_FUZZ_CONFIG, 0, &je);
-    json_t *fields = json_object_get(json_object_get(json_object_get(cfg, "tables"), "alltypes"),
-                                     "fields");
+    json_t *fields =
+        json_object_get(json_object_get(json_object_get(cfg, "tables"), "alltypes"), "fields");
     all = emu_table_get(&E, "main.test.alltypes", true);
     all->ncols = json_array_size(fields);
     all->cols = calloc(all->ncols, sizeof *all->cols);
@@ -53,7 +53,8 @@ static void init(void)
     for (size_t i = 0; i < set->n_file; i++) {
         if (strcmp(set->file[i]->name, "alltypes.proto") != 0)
             continue;
-        size_t dn = google__protobuf__descriptor_proto__get_packed_size(set->file[i]->message_type[0]);
+        size_t dn =
+            google__protobuf__descriptor_proto__get_packed_size(set->file[i]->message_type[0]);
         uint8_t *d = malloc(dn);
         google__protobuf__descriptor_proto__pack(set->file[i]->message_type[0], d);
         char msg[300];
@@ -75,7 +76,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (data[0] % 2 == 0) {
         struct zs_buf out;
         zs_buf_init(&out, 1 << 24);
-        if (emu_decode_proto(desc, data + 1, size - 1, &out, msg, sizeof msg) != 0 && msg[0] == '\0')
+        if (emu_decode_proto(desc, data + 1, size - 1, &out, msg, sizeof msg) != 0 &&
+            msg[0] == '\0')
             abort();
         zs_buf_release(&out);
         return 0;

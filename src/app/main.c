@@ -78,6 +78,10 @@ static int parse_args(int argc, char **argv, const char *usage, int want_table, 
             fputs(usage, stdout);
             return 1;
         }
+        if (strcmp(arg, "--version") == 0) {
+            printf("zerobus-station %s\n", ZS_VERSION);
+            return 1;
+        }
         if (strcmp(arg, "--config") == 0 || strcmp(arg, "--env-file") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "zerobus-station: %s needs a file\n%s", arg, usage);
@@ -252,6 +256,10 @@ static int cmd_encode(int argc, char **argv)
 
 static int cmd_help_config(int argc, char **argv)
 {
+    if (argc > 0 && strcmp(argv[0], "--version") == 0) {
+        printf("zerobus-station %s\n", ZS_VERSION);
+        return 0;
+    }
     if (argc > 0) {
         int help = strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0;
         fputs(usage_help_config, help ? stdout : stderr);
