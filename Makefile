@@ -39,7 +39,7 @@ fuzz: test-asan
 	./build/asan/fuzz/$(FUZZER) -max_total_time=$(SECONDS) -dict=fuzz/json.dict \
 	  build/fuzz-corpus/$(FUZZER) fuzz/corpus/$(FUZZER)
 
-SOURCES = $(shell git ls-files '*.c' '*.h')
+SOURCES = $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h')
 
 format:
 	clang-format -i $(SOURCES)
