@@ -1011,6 +1011,8 @@ int emu_decode_proto(const struct emu_desc *d, const uint8_t *rec, size_t len, s
 {
     msg[0] = '\0';
     size_t mark = out->len;
+    if (rec == NULL) /* protobuf-c gives an empty bytes field as NULL; NULL + 0 is UB */
+        rec = (const uint8_t *)"";
     struct rd r = {rec, rec + len, msg, cap};
     if (render_msg(d->msg, &r, out, 0) != 0 || put(out, "\n", 1) != 0) {
         out->len = mark;
