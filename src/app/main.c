@@ -12,6 +12,11 @@
 #include "core/zs_err.h"
 #include "schema/zs_schema.h"
 #include "schema/zs_transcode.h"
+#include "zerobus/zs_zerobus.h"
+
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
 
 #ifndef ZS_VERSION
 #define ZS_VERSION "0.0.0"
@@ -28,6 +33,7 @@ static const char usage_main[] =
     "  check        validate the configuration and list each table with its route and columns\n"
     "  proto TABLE  print the proto2 .proto of a table (its schema.proto)\n"
     "  encode TABLE read JSON records (one per line) on stdin, print their protobuf as hex\n"
+    "  send TABLE   push JSON records (one per line) to Zerobus through the client\n"
     "  help-config  print the reference of every configuration option (Markdown)\n"
     "\n"
     "options:\n"
@@ -58,6 +64,16 @@ static const char usage_encode[] =
     "Read one JSON record per line on stdin and print, per line, the protobuf encoding as hex\n"
     "or an error with the JSON path and reason. Exit status 1 if any record failed.\n";
 
+static const char usage_send[] =
+    "usage: zerobus-station send [--config FILE] [--env-file FILE] [--file F] [--repeat N]\n"
+    "                            [--streams K] [--linger-ms MS] TABLE\n"
+    "\n"
+    "Read JSON records, one per line, from F (default stdin), encode them for TABLE and push\n"
+    "them to Zerobus (databricks.server_endpoint, OAuth at workspace_url) over persistent\n"
+    "streams; wait until every record is acknowledged or failed, then print the counts and\n"
+    "the rate. --repeat sends the input N times (benchmarks). Exit status 1 if any record\n"
+    "failed or was rejected.\n";
+
 static const char usage_help_config[] =
     "usage: zerobus-station help-config\n"
     "\n"
@@ -67,6 +83,8 @@ struct args {
     const char *config;
     const char *env_file;
     const char *table;
+    const char *file;
+    long repeat, streams, linger_ms;
 };
 
 /* Parse the options shared by the commands; returns 0 ok, 1 help printed, -1 usage error. */
@@ -88,6 +106,20 @@ static int parse_args(int argc, char **argv, const char *usage, int want_table, 
                 return -1;
             }
             *(arg[2] == 'c' ? &a->config : &a->env_file) = argv[++i];
+        } else if ((strcmp(arg, "--file") == 0 || strcmp(arg, "--repeat") == 0 ||
+                    strcmp(arg, "--streams") == 0 || strcmp(arg, "--linger-ms") == 0) &&
+                   usage == usage_send) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "zerobus-station: %s needs a value\n%s", arg, usage);
+                return -1;
+            }
+            const char *v = argv[++i];
+            if (arg[2] == 'f')
+                a->file = v;
+            else
+                *(arg[2] == 'r'   ? &a->repeat
+                  : arg[2] == 's' ? &a->streams
+                                  : &a->linger_ms) = atol(v);
         } else if (strncmp(arg, "--config=", 9) == 0) {
             a->config = arg + 9;
         } else if (strncmp(arg, "--env-file=", 11) == 0) {
@@ -254,6 +286,140 @@ static int cmd_encode(int argc, char **argv)
     return rc;
 }
 
+static atomic_ulong send_ok, send_failed;
+static char send_last_error[256];
+
+static void on_sent(void *ctx, zs_rc rc, const char *reason, bool retryable)
+{
+    (void)ctx;
+    (void)retryable;
+    if (rc == ZS_OK) {
+        atomic_fetch_add(&send_ok, 1);
+    } else {
+        if (atomic_fetch_add(&send_failed, 1) == 0)
+            snprintf(send_last_error, sizeof send_last_error, "%s: %s", zs_rc_str(rc),
+                     reason ? reason : "");
+    }
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmd_send(int argc, char **argv)
+{
+    struct args a = {.repeat = 1};
+    int r = parse_args(argc, argv, usage_send, 1, &a);
+    if (r != 0)
+        return r > 0 ? 0 : EXIT_USAGE;
+    struct zs_config *c = load(&a);
+    if (c == NULL)
+        return 1;
+    const struct zs_table_cfg *t = find_table(c, a.table);
+    FILE *in = a.file ? fopen(a.file, "rb") : stdin;
+    if (t == NULL || in == NULL) {
+        if (in == NULL)
+            fprintf(stderr, "zerobus-station: cannot open %s\n", a.file);
+        zs_config_destroy(c);
+        return 1;
+    }
+    /* The records, encoded once (--repeat sends them again). */
+    struct zs_transcoder *tc = zs_transcoder_create();
+    struct zs_buf all;
+    zs_buf_init(&all, (size_t)8 << 30);
+    size_t *ends = NULL, n = 0, cap = 0;
+    char *line = NULL, msg[600];
+    size_t lcap = 0;
+    ssize_t len;
+    long bad = 0;
+    while ((len = getline(&line, &lcap, in)) > 0) {
+        struct zs_err err;
+        zs_rc rc =
+            t->record_type == ZS_RECORD_JSON
+                ? zs_buf_append(&all, line, (size_t)len - (line[len - 1] == '\n'))
+                : zs_transcode(tc, t->schema, (const uint8_t *)line, (size_t)len, &all, &err);
+        if (rc != ZS_OK) {
+            if (bad++ < 5)
+                fprintf(stderr, "zerobus-station: line %zu: %s\n", n + (size_t)bad,
+                        zs_err_format(&err, msg, sizeof msg));
+            continue;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            ends = realloc(ends, cap * sizeof *ends);
+        }
+        ends[n++] = all.len;
+    }
+    free(line);
+    if (in != stdin)
+        fclose(in);
+    zs_transcoder_destroy(tc);
+    struct zs_zb_opts o = {.endpoint = c->server_endpoint,
+                           .workspace_url = c->workspace_url,
+                           .workspace_id = c->workspace_id,
+                           .client_id = c->client_id,
+                           .client_secret = c->client_secret,
+                           .streams_per_table = (uint32_t)(a.streams > 0 ? a.streams : 1),
+                           .linger_ms = (uint32_t)(a.linger_ms > 0 ? a.linger_ms : 5)};
+    struct zs_zb *z = NULL;
+    struct zs_zb_table *zt = NULL;
+    struct zs_err err;
+    int rc = 1;
+    struct zs_buf d;
+    zs_buf_init(&d, 1 << 24);
+    zs_rc zrc = t->record_type == ZS_RECORD_PROTO ? zs_schema_descriptor(t->schema, &d) : ZS_OK;
+    if (zrc == ZS_OK)
+        zrc = zs_zb_create(&o, &z, &err);
+    if (zrc == ZS_OK)
+        zrc =
+            zs_zb_table_add(z, t->table_name, (int)t->record_type, d.data, d.len, true, &zt, &err);
+    zs_buf_release(&d);
+    if (zt == NULL) {
+        fprintf(stderr, "zerobus-station: %s\n", zs_err_format(&err, msg, sizeof msg));
+        goto out;
+    }
+    double t0 = mono_s();
+    unsigned long submitted = 0;
+    for (long rep = 0; rep < a.repeat; rep++) {
+        for (size_t i = 0; i < n; i++) {
+            size_t start = i ? ends[i - 1] : 0;
+            zs_rc s;
+            while ((s = zs_zb_submit(zt, all.data + start, ends[i] - start, on_sent, NULL)) ==
+                   ZS_EAGAIN)
+                usleep(200); /* the window is full: wait for acks */
+            if (s != ZS_OK) {
+                fprintf(stderr, "zerobus-station: submit: %s\n", zs_rc_str(s));
+                goto wait;
+            }
+            submitted++;
+        }
+    }
+wait:
+    while (atomic_load(&send_ok) + atomic_load(&send_failed) < submitted)
+        usleep(1000);
+    double dt = mono_s() - t0;
+    struct zs_zb_table_state st;
+    zs_zb_table_state(zt, &st);
+    printf("sent %lu records to %s: %lu acknowledged, %lu failed, %ld rejected locally; %.3f s, "
+           "%.0f records/s; streams opened %llu, recoveries %llu, replayed %llu\n",
+           submitted, t->table_name, atomic_load(&send_ok), atomic_load(&send_failed), bad, dt,
+           dt > 0 ? (double)submitted / dt : 0.0, (unsigned long long)st.streams_opened,
+           (unsigned long long)st.recoveries, (unsigned long long)st.replayed);
+    if (atomic_load(&send_failed) > 0)
+        fprintf(stderr, "zerobus-station: first failure: %s\n", send_last_error);
+    rc = atomic_load(&send_failed) > 0 || bad > 0 ||
+         submitted != (unsigned long)n * (unsigned long)a.repeat;
+out:
+    zs_zb_destroy(z, 10000);
+    zs_buf_release(&all);
+    free(ends);
+    zs_config_destroy(c);
+    return rc;
+}
+
 static int cmd_help_config(int argc, char **argv)
 {
     if (argc > 0 && strcmp(argv[0], "--version") == 0) {
@@ -294,6 +460,8 @@ int main(int argc, char **argv)
         return cmd_proto(argc - 2, argv + 2);
     if (strcmp(cmd, "encode") == 0)
         return cmd_encode(argc - 2, argv + 2);
+    if (strcmp(cmd, "send") == 0)
+        return cmd_send(argc - 2, argv + 2);
     if (strcmp(cmd, "help-config") == 0)
         return cmd_help_config(argc - 2, argv + 2);
     fprintf(stderr, "zerobus-station: unknown command \"%s\"\n\n%s", cmd, usage_main);

@@ -1,0 +1,402 @@
+/*
+ * Zerobus client: the public API (zs_zerobus.h), the table inboxes that other threads
+ * fill, and the client thread that runs the transport and every stream.
+ * Thread: submit/flush/state from any thread (under a table's lock); the rest on the
+ * client thread.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/zs_log.h"
+#include "core/zs_mem.h"
+#include "zerobus/zerobus_int.h"
+
+struct zb_token_result {
+    char *table;
+    char *token; /* SECRET */
+    char reason[200];
+    int retryable;
+    struct zb_token_result *next;
+};
+
+long long zb_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? zs_xstrdup(s) : NULL;
+}
+
+zs_rc zb_client_init(struct zs_zb *z, const struct zs_zb_opts *o,
+                     const struct zs_zb_transport_ops *tops, void *tctx, struct zs_err *err)
+{
+    (void)err;
+    memset(z, 0, sizeof *z);
+    z->o = *o;
+#define DFLT(f, v)                                                                                 \
+    if (z->o.f == 0)                                                                               \
+    z->o.f = (v)
+    DFLT(linger_ms, 5);
+    DFLT(max_batch_records, 1000);
+    DFLT(max_batch_bytes, (10u << 20) - (64u << 10));
+    DFLT(max_inflight_records, 1000000);
+    DFLT(max_inflight_bytes, (size_t)256 << 20);
+    DFLT(recovery_timeout_ms, 15000);
+    DFLT(recovery_backoff_ms, 2000);
+    DFLT(ack_timeout_ms, 60000);
+    DFLT(flush_timeout_ms, 300000);
+    DFLT(streams_per_table, 1);
+#undef DFLT
+    if (o->recovery_retries == 0)
+        z->o.recovery_retries = 4;
+    if (o->recovery_retries == UINT32_MAX) /* explicit "no retries" */
+        z->o.recovery_retries = 0;
+    z->endpoint = dup_or_null(o->endpoint);
+    z->tls_ca_file = dup_or_null(o->tls_ca_file);
+    z->workspace_url = dup_or_null(o->workspace_url);
+    z->workspace_id = dup_or_null(o->workspace_id);
+    z->client_id = dup_or_null(o->client_id);
+    z->client_secret = dup_or_null(o->client_secret);
+    z->o.client_secret = NULL; /* only the private copy */
+    z->tops = tops;
+    z->tctx = tctx;
+    z->now_ms = zb_now_ms;
+    pthread_mutex_init(&z->lock, NULL);
+    return ZS_OK;
+}
+
+zs_rc zs_zb_table_add(struct zs_zb *z, const char *name, int record_type, const uint8_t *desc,
+                      size_t desc_len, bool eager, struct zs_zb_table **out, struct zs_err *err)
+{
+    if (record_type != 1 && record_type != 2)
+        return zs_err_set(err, ZS_EINVAL, NULL, "record_type must be 1 (PROTO) or 2 (JSON)");
+    if (record_type == 1 && (desc == NULL || desc_len == 0))
+        return zs_err_set(err, ZS_EINVAL, NULL, "a PROTO table needs its descriptor");
+    struct zs_zb_table *t = zs_xcalloc(1, sizeof *t);
+    t->z = z;
+    t->name = zs_xstrdup(name);
+    t->record_type = record_type;
+    if (record_type == 1) {
+        t->descriptor = zs_xalloc(desc_len);
+        memcpy(t->descriptor, desc, desc_len);
+        t->descriptor_len = desc_len;
+    }
+    t->nstreams = z->o.streams_per_table;
+    t->streams = zs_xcalloc(t->nstreams, sizeof *t->streams);
+    for (unsigned i = 0; i < t->nstreams; i++) {
+        t->streams[i].t = t;
+        t->streams[i].index = (int)i;
+        zs_buf_init(&t->streams[i].msg, z->o.max_batch_bytes + (1u << 20));
+    }
+    pthread_mutex_init(&t->lock, NULL);
+    t->want_open = eager;
+    pthread_mutex_lock(&z->lock);
+    t->next = z->tables;
+    z->tables = t;
+    pthread_mutex_unlock(&z->lock);
+    *out = t;
+    return ZS_OK;
+}
+
+static zs_rc inbox_push(struct zs_zb_table *t, const struct zb_op *op)
+{
+    if (t->inbox_len == t->inbox_cap) {
+        size_t cap = t->inbox_cap ? t->inbox_cap * 2 : 1024;
+        struct zb_op *v = zs_realloc(t->inbox, cap * sizeof *v);
+        if (v == NULL)
+            return ZS_ENOMEM;
+        t->inbox = v;
+        t->inbox_cap = cap;
+    }
+    t->inbox[t->inbox_len++] = *op;
+    return ZS_OK;
+}
+
+zs_rc zs_zb_submit(struct zs_zb_table *t, const void *rec, size_t len, zs_zb_done_fn fn, void *ctx)
+{
+    struct zs_zb *z = t->z;
+    if (atomic_load(&z->stopping))
+        return ZS_ECANCELED;
+    if (len > z->o.max_batch_bytes)
+        return ZS_ELIMIT;
+    /* The window: records and bytes submitted but not completed. */
+    if (atomic_load(&t->outstanding) >= z->o.max_inflight_records ||
+        atomic_load(&t->outstanding_bytes) + len > z->o.max_inflight_bytes)
+        return ZS_EAGAIN;
+    uint8_t *copy = zs_alloc(len ? len : 1);
+    if (copy == NULL)
+        return ZS_ENOMEM;
+    memcpy(copy, rec, len);
+    pthread_mutex_lock(&t->lock);
+    struct zb_op op = {.rec = {copy, (uint32_t)len, ++t->next_seq, fn, ctx}};
+    zs_rc rc = inbox_push(t, &op);
+    if (rc == ZS_OK) {
+        atomic_fetch_add(&t->outstanding, 1);
+        atomic_fetch_add(&t->outstanding_bytes, len);
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (rc != ZS_OK)
+        zs_free(copy);
+    return rc;
+}
+
+zs_rc zs_zb_flush(struct zs_zb_table *t, uint32_t timeout_ms, zs_zb_done_fn fn, void *ctx)
+{
+    if (atomic_load(&t->z->stopping))
+        return ZS_ECANCELED;
+    pthread_mutex_lock(&t->lock);
+    struct zb_op op = {.is_flush = 1,
+                       .rec = {.seq = t->next_seq, .fn = fn, .ctx = ctx},
+                       .timeout_ms = timeout_ms ? timeout_ms : t->z->o.flush_timeout_ms};
+    zs_rc rc = inbox_push(t, &op);
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
+void zs_zb_table_state(struct zs_zb_table *t, struct zs_zb_table_state *out)
+{
+    static const char *const names[] = {"idle",       "opening",    "opening", "open",
+                                        "recovering", "recovering", "closed"};
+    memset(out, 0, sizeof *out);
+    int worst = 0;
+    uint64_t inflight = 0;
+    for (unsigned i = 0; i < t->nstreams; i++) { /* racy reads: a health snapshot */
+        int st = (int)t->streams[i].state;
+        int rank = st == ZB_BACKOFF || st == ZB_PAUSED       ? 3
+                   : st == ZB_WAIT_TOKEN || st == ZB_OPENING ? 2
+                   : st == ZB_OPEN                           ? 1
+                                                             : 0;
+        if (rank > worst) {
+            worst = rank;
+            out->state = names[st];
+        }
+        inflight += t->streams[i].n_sent;
+    }
+    if (out->state == NULL)
+        out->state = "idle";
+    pthread_mutex_lock(&t->lock);
+    snprintf(out->last_error, sizeof out->last_error, "%s", t->last_error);
+    pthread_mutex_unlock(&t->lock);
+    out->inflight = inflight;
+    uint64_t outstanding = atomic_load(&t->outstanding);
+    out->queued = outstanding > inflight ? outstanding - inflight : 0;
+    out->acked = atomic_load(&t->acked);
+    out->failed = atomic_load(&t->failed);
+    out->recoveries = atomic_load(&t->recoveries);
+    out->replayed = atomic_load(&t->replayed);
+    out->streams_opened = atomic_load(&t->streams_opened);
+}
+
+void zb_client_token_ready(struct zs_zb *z, const char *table, const char *token, int http_status,
+                           const char *reason, int retryable)
+{
+    (void)http_status;
+    struct zb_token_result *r = zs_xcalloc(1, sizeof *r);
+    r->table = zs_xstrdup(table);
+    r->token = token ? zs_xstrdup(token) : NULL;
+    snprintf(r->reason, sizeof r->reason, "%s", reason ? reason : "");
+    r->retryable = retryable;
+    pthread_mutex_lock(&z->lock);
+    r->next = z->token_inbox;
+    z->token_inbox = r;
+    pthread_mutex_unlock(&z->lock);
+}
+
+/* Tokens: every stream of the table waiting for one gets it. */
+static void deliver_tokens(struct zs_zb *z)
+{
+    pthread_mutex_lock(&z->lock);
+    struct zb_token_result *list = z->token_inbox;
+    z->token_inbox = NULL;
+    pthread_mutex_unlock(&z->lock);
+    while (list != NULL) {
+        struct zb_token_result *r = list;
+        list = r->next;
+        for (struct zs_zb_table *t = z->tables; t != NULL; t = t->next)
+            if (strcmp(t->name, r->table) == 0)
+                for (unsigned i = 0; i < t->nstreams; i++)
+                    zb_stream_token(&t->streams[i], r->token, r->reason, r->retryable);
+        free(r->table);
+        zs_free_secret(r->token);
+        free(r);
+    }
+}
+
+static void finish_flushes(struct zs_zb_table *t, long long now)
+{
+    struct zb_flush **pp = &t->flushes;
+    while (*pp != NULL) {
+        struct zb_flush *f = *pp;
+        if (f->remaining == 0 || now >= f->deadline_ms) {
+            *pp = f->next;
+            if (f->remaining == 0)
+                f->fn(f->ctx, ZS_OK, NULL, false);
+            else
+                f->fn(f->ctx, ZS_ETIMEDOUT, "flush timed out before every record was acknowledged",
+                      true);
+            zs_free(f);
+        } else {
+            pp = &f->next;
+        }
+    }
+}
+
+static void drain_inbox(struct zs_zb_table *t, long long now)
+{
+    pthread_mutex_lock(&t->lock);
+    struct zb_op *ops = t->inbox;
+    size_t n = t->inbox_len;
+    t->inbox = NULL;
+    t->inbox_len = t->inbox_cap = 0;
+    pthread_mutex_unlock(&t->lock);
+    for (size_t i = 0; i < n; i++) {
+        struct zb_op *op = &ops[i];
+        if (op->is_flush) {
+            struct zb_flush *f = zs_xcalloc(1, sizeof *f);
+            f->seq = op->rec.seq;
+            /* Every record in the streams now was submitted before the flush (inbox order). */
+            uint64_t pending = 0;
+            for (unsigned k = 0; k < t->nstreams; k++)
+                pending += t->streams[k].recs.len;
+            f->remaining = pending;
+            f->deadline_ms = now + op->timeout_ms;
+            f->fn = op->rec.fn;
+            f->ctx = op->rec.ctx;
+            f->next = t->flushes;
+            t->flushes = f;
+            for (unsigned k = 0; k < t->nstreams; k++)
+                zb_stream_tick(&t->streams[k], 1); /* send partial batches now */
+            continue;
+        }
+        struct zb_stream *s = &t->streams[t->rr++ % t->nstreams];
+        if (zb_stream_add(s, &op->rec) != 0) {
+            atomic_fetch_sub(&t->outstanding, 1);
+            atomic_fetch_sub(&t->outstanding_bytes, op->rec.len);
+            atomic_fetch_add(&t->failed, 1);
+            zs_free(op->rec.data);
+            if (op->rec.fn)
+                op->rec.fn(op->rec.ctx, ZS_ENOMEM, "out of memory", true);
+        }
+    }
+    zs_free(ops);
+}
+
+void zb_client_tick(struct zs_zb *z)
+{
+    long long now = z->now_ms();
+    deliver_tokens(z);
+    for (struct zs_zb_table *t = z->tables; t != NULL; t = t->next) {
+        drain_inbox(t, now);
+        for (unsigned i = 0; i < t->nstreams; i++) {
+            struct zb_stream *s = &t->streams[i];
+            if (t->want_open && s->state == ZB_IDLE && !atomic_load(&z->stopping))
+                zb_stream_eager_open(s);
+            zb_stream_tick(s, t->flushes != NULL);
+        }
+        t->want_open = 0;
+        finish_flushes(t, now);
+    }
+}
+
+static void *client_thread(void *arg)
+{
+    struct zs_zb *z = arg;
+    while (atomic_load(&z->stopping) < 2) {
+        z->tops->poll(z->tctx, 1);
+        zb_client_tick(z);
+    }
+    return NULL;
+}
+
+void zb_client_release(struct zs_zb *z)
+{
+    for (struct zs_zb_table *t = z->tables; t != NULL;) {
+        struct zs_zb_table *next = t->next;
+        drain_inbox(t, z->now_ms());
+        for (unsigned i = 0; i < t->nstreams; i++)
+            zb_stream_shutdown(&t->streams[i], "the station is shutting down");
+        while (t->flushes != NULL) {
+            struct zb_flush *f = t->flushes;
+            t->flushes = f->next;
+            f->fn(f->ctx, ZS_ECANCELED, "the station is shutting down", true);
+            zs_free(f);
+        }
+        free(t->streams);
+        free(t->name);
+        free(t->descriptor);
+        pthread_mutex_destroy(&t->lock);
+        free(t);
+        t = next;
+    }
+    z->tables = NULL;
+    deliver_tokens(z); /* frees pending results */
+    if (z->tokens.destroy)
+        z->tokens.destroy(z->tokens.ctx);
+    if (z->tops && z->tops->destroy)
+        z->tops->destroy(z->tctx);
+    free(z->endpoint);
+    free(z->tls_ca_file);
+    free(z->workspace_url);
+    free(z->workspace_id);
+    free(z->client_id);
+    zs_free_secret(z->client_secret);
+    pthread_mutex_destroy(&z->lock);
+}
+
+zs_rc zs_zb_create(const struct zs_zb_opts *o, struct zs_zb **out, struct zs_err *err)
+{
+    const struct zs_zb_transport_ops *tops;
+    void *tctx;
+    zs_rc rc = zb_transport_grpc_create(o->endpoint, o->tls_ca_file, &tops, &tctx, err);
+    if (rc != ZS_OK)
+        return rc;
+    struct zs_zb *z = zs_xcalloc(1, sizeof *z);
+    zb_client_init(z, o, tops, tctx, err);
+    if (z->workspace_url != NULL && (rc = zb_tokens_create(z, err)) != ZS_OK) {
+        zb_client_release(z);
+        free(z);
+        return rc;
+    }
+    if (pthread_create(&z->thread, NULL, client_thread, z) != 0) {
+        zb_client_release(z);
+        free(z);
+        return zs_err_set(err, ZS_EIO, NULL, "cannot start the Zerobus client thread");
+    }
+    z->thread_running = 1;
+    *out = z;
+    return ZS_OK;
+}
+
+/* Nothing left to send or acknowledge in any table. */
+static int all_idle(struct zs_zb *z)
+{
+    for (struct zs_zb_table *t = z->tables; t != NULL; t = t->next)
+        if (atomic_load(&t->outstanding) > 0)
+            return 0;
+    return 1;
+}
+
+void zs_zb_destroy(struct zs_zb *z, uint32_t deadline_ms)
+{
+    if (z == NULL)
+        return;
+    /* 1: refuse new work, let the thread flush what is queued until the deadline. */
+    atomic_store(&z->stopping, 1);
+    long long until = zb_now_ms() + deadline_ms;
+    while (z->thread_running && !all_idle(z) && zb_now_ms() < until) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    /* 2: stop the thread; what is left fails with ZS_ECANCELED in release. */
+    atomic_store(&z->stopping, 2);
+    if (z->thread_running)
+        pthread_join(z->thread, NULL);
+    zb_client_release(z);
+    free(z);
+}

@@ -1,0 +1,181 @@
+/*
+ * Zerobus client internals: tables, streams, the transport seam and the token source.
+ * Everything here runs on the client thread unless a comment says otherwise.
+ */
+#ifndef ZS_ZEROBUS_INT_H
+#define ZS_ZEROBUS_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "core/zs_buf.h"
+#include "zerobus/zs_zerobus.h"
+
+struct zb_stream;
+struct zb_token_result;
+struct zb_rec;
+
+/*
+ * The transport seam (gRPC in transport_grpc.c, a fake in the unit tests). A call is
+ * opened with its metadata; the transport reports back through zb_stream_on_*.
+ * At most one send is outstanding per call. All ops run on the client thread.
+ */
+struct zs_zb_transport_ops {
+    /* Start a call; NULL on immediate failure. authorization may be NULL. */
+    void *(*open)(void *tctx, struct zb_stream *s, const char *authorization, const char *table);
+    /* Send one serialized EphemeralStreamRequest; 0 ok (on_send_done follows), -1 failed. */
+    int (*send)(void *tctx, void *call, const uint8_t *msg, size_t len);
+    /* Half-close the request side (no more sends). */
+    void (*half_close)(void *tctx, void *call);
+    /* Cancel the call; on_status follows with CANCELLED (or the real status). */
+    void (*cancel)(void *tctx, void *call);
+    /* The stream will never look at this call again (after on_status). */
+    void (*release)(void *tctx, void *call);
+    /* Deliver completions for up to timeout_ms (the client thread's wait). */
+    void (*poll)(void *tctx, int timeout_ms);
+    void (*destroy)(void *tctx);
+};
+
+/* Events from the transport (client thread). */
+void zb_stream_on_message(struct zb_stream *s, const uint8_t *msg, size_t len);
+void zb_stream_on_send_done(struct zb_stream *s, int ok);
+void zb_stream_on_status(struct zb_stream *s, int code, const char *details);
+
+/* Stream operations for the client (client thread). */
+void zb_stream_tick(struct zb_stream *s, int force);            /* timers and batching */
+int zb_stream_add(struct zb_stream *s, const struct zb_rec *r); /* -1 on ENOMEM */
+void zb_stream_token(struct zb_stream *s, const char *token, const char *reason, int retryable);
+void zb_stream_eager_open(struct zb_stream *s);
+void zb_stream_shutdown(struct zb_stream *s, const char *reason); /* fail all, free */
+
+/* Tokens: fetched off the client thread; results come back through the client's inbox. */
+struct zb_token_source {
+    /* Ask for a token for table (fresh if force). Completion: zb_client_token_ready. */
+    void (*request)(void *ctx, const char *table, int force);
+    void (*destroy)(void *ctx);
+    void *ctx;
+};
+
+struct zb_rec {
+    uint8_t *data;
+    uint32_t len;
+    uint64_t seq; /* table submission order, for flushes */
+    zs_zb_done_fn fn;
+    void *ctx;
+};
+
+struct zb_batch {
+    int64_t offset; /* wire offset on the current call */
+    size_t count;   /* records, taken from the front of the stream's unacked records */
+};
+
+/* A growable FIFO of records: [acked-pending ... | unsent ...]. */
+struct zb_recq {
+    struct zb_rec *v;
+    size_t head, len, cap;
+};
+
+enum zb_state { ZB_IDLE, ZB_WAIT_TOKEN, ZB_OPENING, ZB_OPEN, ZB_PAUSED, ZB_BACKOFF, ZB_CLOSED };
+
+struct zb_stream {
+    struct zs_zb_table *t;
+    int index;
+    enum zb_state state;
+    void *call;
+    int send_busy, half_closed;
+    struct zb_recq recs;      /* every record not completed, in order */
+    size_t n_sent;            /* recs[0..n_sent) are in batches on the current call */
+    struct zb_batch *batches; /* sent, unacked, in offset order */
+    size_t nb, bcap;
+    int64_t next_offset;
+    struct zs_buf msg;     /* scratch for serializing requests */
+    long long deadline_ms; /* create timeout, backoff end, pause end */
+    long long last_msg_ms; /* last server message (ack timeout) */
+    long long oldest_unsent_ms;
+    unsigned attempts; /* failed opens in the current episode */
+    int token_retry_used;
+    char last_error[256];
+    int last_code;
+    char token[4096]; /* SECRET: the bearer token for this attempt */
+};
+
+struct zb_flush {
+    uint64_t seq; /* covers records with seq <= this */
+    uint64_t remaining;
+    long long deadline_ms;
+    zs_zb_done_fn fn;
+    void *ctx;
+    struct zb_flush *next;
+};
+
+/* Work handed over by other threads (submit, flush), under the table's lock. */
+struct zb_op {
+    int is_flush;
+    struct zb_rec rec;
+    uint32_t timeout_ms;
+};
+
+struct zs_zb_table {
+    struct zs_zb *z;
+    char *name;
+    int record_type;
+    uint8_t *descriptor;
+    size_t descriptor_len;
+    struct zb_stream *streams;
+    unsigned nstreams;
+    unsigned rr;          /* next stream for round-robin */
+    pthread_mutex_t lock; /* inbox and counters below */
+    struct zb_op *inbox;
+    size_t inbox_len, inbox_cap;
+    uint64_t next_seq;
+    atomic_ullong outstanding, outstanding_bytes; /* submitted, not completed (the window) */
+    atomic_ullong acked, failed, recoveries, replayed, streams_opened;
+    uint64_t completed_seq_count;
+    struct zb_flush *flushes;
+    char last_error[256];
+    int want_open;
+    struct zs_zb_table *next;
+};
+
+struct zs_zb {
+    struct zs_zb_opts o;
+    char *endpoint, *tls_ca_file, *workspace_url, *workspace_id, *client_id, *client_secret;
+    const struct zs_zb_transport_ops *tops;
+    void *tctx;
+    struct zb_token_source tokens;
+    struct zs_zb_table *tables;
+    pthread_t thread;
+    int thread_running;
+    atomic_int stopping;
+    pthread_mutex_t lock; /* token inbox */
+    struct zb_token_result *token_inbox;
+    long long (*now_ms)(void);
+};
+
+/* Clock (monotonic ms); tests may replace z->now_ms. */
+long long zb_now_ms(void);
+
+/* One iteration of the client thread's work: inboxes, timers, batching. */
+void zb_client_tick(struct zs_zb *z);
+
+/* Token arrived (any thread): queued for the client thread. token NULL on failure. */
+void zb_client_token_ready(struct zs_zb *z, const char *table, const char *token, int http_status,
+                           const char *reason, int retryable);
+
+/* Build a client around a transport without starting its thread (unit tests). */
+zs_rc zb_client_init(struct zs_zb *z, const struct zs_zb_opts *o,
+                     const struct zs_zb_transport_ops *tops, void *tctx, struct zs_err *err);
+void zb_client_release(struct zs_zb *z);
+
+/* The OAuth token source (tokens.c); needs workspace_url. */
+zs_rc zb_tokens_create(struct zs_zb *z, struct zs_err *err);
+
+/* The gRPC transport (transport_grpc.c). */
+zs_rc zb_transport_grpc_create(const char *endpoint, const char *tls_ca_file,
+                               const struct zs_zb_transport_ops **ops, void **tctx,
+                               struct zs_err *err);
+
+/* Status classification (protocol §4.7): fatal codes are not retried. */
+int zb_status_retryable(int code);
+
+#endif

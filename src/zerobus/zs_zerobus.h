@@ -1,0 +1,107 @@
+/*
+ * The station's Zerobus client: long-lived EphemeralStream calls per table, records
+ * coalesced into batches, a bounded in-flight window, cumulative acks, recovery with
+ * replay, and OAuth tokens (zerobus-protocol.md §2-§5, Appendix B).
+ *
+ * Threads: a struct zs_zb owns one client thread that runs every stream (the gRPC
+ * completion queue, timers, batching). zs_zb_submit and zs_zb_flush may be called from
+ * any thread; they copy what they need and never block on the network. Completions
+ * (zs_zb_done_fn) run on the client thread, exactly once per record or flush: callers
+ * hand the result back to their own thread (the gateway uses uv_async_send).
+ */
+#ifndef ZS_ZEROBUS_H
+#define ZS_ZEROBUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/zs_err.h"
+
+struct zs_zb;
+struct zs_zb_table;
+
+struct zs_zb_opts {
+    const char *endpoint;    /* "host", "host:port", "https://host[:port]", "http://h:p" (h2c) */
+    const char *tls_ca_file; /* PEM roots instead of the system's; NULL: system roots */
+    /* OAuth (NULL workspace_url: no token, for tests that pass headers themselves). */
+    const char *workspace_url;
+    const char *workspace_id; /* NULL: first label of the endpoint host */
+    const char *client_id;
+    const char *client_secret; /* SECRET: copied, wiped on destroy, never logged */
+    /* Batching and window (defaults in brackets). */
+    uint32_t linger_ms;            /* [5] a partial batch waits this long for company */
+    uint32_t max_batch_records;    /* [1000] */
+    size_t max_batch_bytes;        /* [10 MiB - 64 KiB] */
+    uint32_t max_inflight_records; /* [1000000] queued + unacknowledged, per table */
+    size_t max_inflight_bytes;     /* [256 MiB] per table */
+    /* Recovery (SDK defaults, protocol §4.10). */
+    uint32_t recovery_timeout_ms; /* [15000] per open attempt */
+    uint32_t recovery_backoff_ms; /* [2000] between attempts */
+    uint32_t recovery_retries;    /* [4] attempts after the first */
+    uint32_t ack_timeout_ms;      /* [60000] no server message while requests are in flight */
+    uint32_t flush_timeout_ms;    /* [300000] */
+    uint32_t streams_per_table;   /* [1] */
+};
+
+/* What a completion reports. rc ZS_OK: durable (acknowledged). Otherwise reason says why
+ * and retryable whether sending the record again may succeed (the gateway's 503 vs 502). */
+typedef void (*zs_zb_done_fn)(void *ctx, zs_rc rc, const char *reason, bool retryable);
+
+/*
+ * Start a client (and its thread). Options are copied. Returns ZS_OK, ZS_EINVAL (bad
+ * endpoint: err says why), ZS_ENOMEM, ZS_EIO (thread).
+ * Thread: any (typically main).
+ */
+ZS_MUST_CHECK zs_rc zs_zb_create(const struct zs_zb_opts *opts, struct zs_zb **out,
+                                 struct zs_err *err);
+
+/*
+ * Register a table. record_type 1 = PROTO (descriptor required), 2 = JSON. Streams open
+ * lazily at the first record, or now with eager. The descriptor is copied.
+ * Thread: any, before records are submitted to it.
+ */
+ZS_MUST_CHECK zs_rc zs_zb_table_add(struct zs_zb *z, const char *table_name, int record_type,
+                                    const uint8_t *descriptor, size_t descriptor_len, bool eager,
+                                    struct zs_zb_table **out, struct zs_err *err);
+
+/*
+ * Queue one encoded record (copied). On ZS_OK fn(ctx, ...) runs exactly once, later, on
+ * the client thread. Returns ZS_EAGAIN when the table's window is full (backpressure:
+ * answer 429), ZS_EUNAVAIL when the table failed for good (its reason in
+ * zs_zb_table_state), ZS_ECANCELED after shutdown began, ZS_ENOMEM. fn never runs then.
+ * Thread: any.
+ */
+ZS_MUST_CHECK zs_rc zs_zb_submit(struct zs_zb_table *t, const void *rec, size_t len,
+                                 zs_zb_done_fn fn, void *ctx);
+
+/*
+ * Complete fn once every record submitted to t before this call is acknowledged (ZS_OK),
+ * or failed, or timeout_ms passed (ZS_ETIMEDOUT). 0 = the flush_timeout_ms option.
+ * Same threading and returns as zs_zb_submit.
+ */
+ZS_MUST_CHECK zs_rc zs_zb_flush(struct zs_zb_table *t, uint32_t timeout_ms, zs_zb_done_fn fn,
+                                void *ctx);
+
+struct zs_zb_table_state {
+    const char *state;      /* "idle", "opening", "open", "recovering", "failed" (worst stream) */
+    char last_error[256];   /* "" if none */
+    uint64_t queued;        /* submitted, not yet sent */
+    uint64_t inflight;      /* sent, not yet acknowledged */
+    uint64_t acked, failed; /* records completed OK / with an error */
+    uint64_t recoveries;    /* streams reopened after an error or close signal */
+    uint64_t replayed;      /* records sent again on a new stream */
+    uint64_t streams_opened;
+};
+
+/* A snapshot of the table's counters (consistent enough for health and metrics). Any thread. */
+void zs_zb_table_state(struct zs_zb_table *t, struct zs_zb_table_state *out);
+
+/*
+ * Flush everything with a deadline, close every stream (half-close, drain acks), fail what
+ * is left with ZS_ECANCELED, stop the thread, free everything. NULL does nothing.
+ * Thread: any but the client thread; no submit may run concurrently or after.
+ */
+void zs_zb_destroy(struct zs_zb *z, uint32_t deadline_ms);
+
+#endif
