@@ -31,13 +31,16 @@ zs_rc zs_auth_token_form(const char *table, const char *workspace_id, struct zs_
     if (sscanf(table, "%255[^.].%255[^.].%255[^.]", cat, sch, tab) != 3 ||
         strlen(cat) + strlen(sch) + strlen(tab) + 2 != strlen(table))
         return ZS_EINVAL;
-    json_t *d = json_pack(
-        "[{s:s, s:[s], s:s, s:s}, {s:s, s:[s], s:s, s:s+}, {s:s, s:[s,s], s:s, s:s, s:[s]}]",
-        "type", "unity_catalog_privileges", "privileges", "USE CATALOG", "object_type", "CATALOG",
-        "object_full_path", cat, "type", "unity_catalog_privileges", "privileges", "USE SCHEMA",
-        "object_type", "SCHEMA", "object_full_path", cat, ".", sch, "type",
-        "unity_catalog_privileges", "privileges", "SELECT", "MODIFY", "object_type", "TABLE",
-        "object_full_path", table, "operations", "zerobuswrite");
+    char schema_path[520];
+    snprintf(schema_path, sizeof schema_path, "%s.%s", cat, sch);
+    json_t *d =
+        json_pack("[{s:s, s:[s], s:s, s:s}, {s:s, s:[s], s:s, s:s},"
+                  " {s:s, s:[s,s], s:s, s:s, s:[s]}]",
+                  "type", "unity_catalog_privileges", "privileges", "USE CATALOG", "object_type",
+                  "CATALOG", "object_full_path", cat, "type", "unity_catalog_privileges",
+                  "privileges", "USE SCHEMA", "object_type", "SCHEMA", "object_full_path",
+                  schema_path, "type", "unity_catalog_privileges", "privileges", "SELECT", "MODIFY",
+                  "object_type", "TABLE", "object_full_path", table, "operations", "zerobuswrite");
     char *details = d ? json_dumps(d, JSON_COMPACT) : NULL;
     json_decref(d);
     if (details == NULL)

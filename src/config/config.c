@@ -296,7 +296,8 @@ static int valid_table_name(const char *s)
 static zs_rc load_databricks(const struct zs_cfgctx *cx, struct zs_jpath *jp, json_t *root,
                              struct zs_config *c)
 {
-    static const char *const keys[] = {"server_endpoint", "workspace_id", "workspace_url", NULL};
+    static const char *const keys[] = {"server_endpoint", "workspace_id", "workspace_url",
+                                       "tls_ca_file", NULL};
     json_t *db = json_object_get(root, "databricks");
     jp_push_key(jp, "databricks");
     zs_rc rc;
@@ -312,7 +313,8 @@ static zs_rc load_databricks(const struct zs_cfgctx *cx, struct zs_jpath *jp, js
         (rc = get_string(cx, jp, db, "server_endpoint", 1, c->arena, &c->server_endpoint)) !=
             ZS_OK ||
         (rc = get_string(cx, jp, db, "workspace_url", 1, c->arena, &c->workspace_url)) != ZS_OK ||
-        (rc = get_string(cx, jp, db, "workspace_id", 0, c->arena, &c->workspace_id)) != ZS_OK)
+        (rc = get_string(cx, jp, db, "workspace_id", 0, c->arena, &c->workspace_id)) != ZS_OK ||
+        (rc = get_string(cx, jp, db, "tls_ca_file", 0, c->arena, &c->tls_ca_file)) != ZS_OK)
         goto out;
     if (strncmp(c->workspace_url, "https://", 8) != 0 &&
         strncmp(c->workspace_url, "http://", 7) != 0) {

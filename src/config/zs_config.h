@@ -28,6 +28,18 @@ struct zs_station_opts {
     int64_t unknown_fields; /* 0 = reject, 1 = ignore */
     int64_t max_json_depth;
     int64_t max_record_bytes;
+    /* Zerobus client (zs_zerobus.h) */
+    int64_t streams_per_table;
+    int64_t linger_ms;
+    int64_t max_batch_records;
+    int64_t max_batch_bytes;
+    int64_t max_inflight_records;
+    int64_t max_inflight_bytes;
+    int64_t recovery_timeout_ms;
+    int64_t recovery_backoff_ms;
+    int64_t recovery_retries;
+    int64_t ack_timeout_ms;
+    int64_t flush_timeout_ms;
 };
 
 struct zs_table_cfg {
@@ -46,6 +58,7 @@ struct zs_config {
     const char *server_endpoint; /* databricks.server_endpoint */
     const char *workspace_id;    /* databricks.workspace_id, or derived from the endpoint */
     const char *workspace_url;   /* databricks.workspace_url */
+    const char *tls_ca_file;     /* databricks.tls_ca_file (extension), or NULL: system roots */
     char *client_id;             /* DATABRICKS_CLIENT_ID, or NULL */
     char *client_secret;         /* DATABRICKS_CLIENT_SECRET, or NULL; SECRET: never print */
     struct zs_station_opts station;

@@ -348,6 +348,8 @@ static void handle_ingest(struct stream *s, int64_t offset, int has_offset, size
         return;
     }
     if (rps > 0) {
+        if (s->rl_last_ms == s->opened_ms && s->rl_tokens == 0)
+            s->rl_tokens = rps; /* a new stream starts with a full second of quota */
         s->rl_tokens += (double)(now - s->rl_last_ms) * rps / 1000.0;
         if (s->rl_tokens > rps)
             s->rl_tokens = rps;

@@ -42,7 +42,6 @@ zs_rc zb_client_init(struct zs_zb *z, const struct zs_zb_opts *o,
 #define DFLT(f, v)                                                                                 \
     if (z->o.f == 0)                                                                               \
     z->o.f = (v)
-    DFLT(linger_ms, 5);
     DFLT(max_batch_records, 1000);
     DFLT(max_batch_bytes, (10u << 20) - (64u << 10));
     DFLT(max_inflight_records, 1000000);

@@ -207,13 +207,16 @@ static void set_error(struct zb_stream *s, int code, const char *fmt, const char
 {
     snprintf(s->last_error, sizeof s->last_error, fmt, code_name(code), detail ? detail : "");
     s->last_code = code;
+    pthread_mutex_lock(&s->t->lock); /* zs_zb_table_state reads it from other threads */
     snprintf(s->t->last_error, sizeof s->t->last_error, "%s", s->last_error);
+    pthread_mutex_unlock(&s->t->lock);
 }
 
 static void drop_call(struct zb_stream *s)
 {
     struct zs_zb *z = s->t->z;
     if (s->call != NULL) {
+        s->dropping = 1;
         z->tops->cancel(z->tctx, s->call);
         /* release happens in on_status, which the cancel provokes */
     }
@@ -224,9 +227,8 @@ static void start_open(struct zb_stream *s)
     struct zs_zb *z = s->t->z;
     s->state = ZB_WAIT_TOKEN;
     s->deadline_ms = z->now_ms() + z->o.recovery_timeout_ms;
-    if (z->tokens.request == NULL) {
-        s->token[0] = '\0';
-        zb_client_token_ready(z, s->t->name, "", 200, NULL, 0);
+    if (z->tokens.request == NULL) { /* no OAuth configured: open now, without a token */
+        zb_stream_token(s, "", NULL, 0);
         return;
     }
     z->tokens.request(z->tokens.ctx, s->t->name, s->token_retry_used == 1);
@@ -250,7 +252,7 @@ static void episode_failed(struct zb_stream *s, int code)
         s->n_sent = 0;
         s->nb = 0;
     }
-    if (!retryable || s->attempts >= z->o.recovery_retries + 1) {
+    if (!retryable || s->attempts >= z->o.recovery_retries) { /* 1 + retries attempts */
         zs_log(ZS_LOG_WARN, "zb", "msg=\"stream failed\" table=%s slot=%d error=\"%s\"", s->t->name,
                s->index, s->last_error);
         fail_all(s, retryable ? ZS_EUNAVAIL : ZS_EAUTH, s->last_error, retryable);
@@ -294,6 +296,11 @@ void zb_stream_on_status(struct zb_stream *s, int code, const char *details)
         }
         return;
     }
+    if (s->dropping) { /* our own cancel: the reason set when dropping stands */
+        s->dropping = 0;
+        episode_failed(s, s->last_code);
+        return;
+    }
     set_error(s, code, "%s: %s",
               code == 0 ? "stream closed by the server with records in flight" : details);
     episode_failed(s, code == 0 ? 14 : code);
@@ -302,8 +309,10 @@ void zb_stream_on_status(struct zb_stream *s, int code, const char *details)
 void zb_stream_on_send_done(struct zb_stream *s, int ok)
 {
     s->send_busy = 0;
-    if (!ok && s->call != NULL)
+    if (!ok && s->call != NULL) {
+        set_error(s, 14, "%s: %s", "writing to the stream failed");
         drop_call(s); /* the status that follows starts recovery */
+    }
 }
 
 static void on_ack(struct zb_stream *s, int64_t upto)
@@ -391,6 +400,7 @@ void zb_stream_token(struct zb_stream *s, const char *token, const char *reason,
     char auth[4200];
     snprintf(auth, sizeof auth, "Bearer %s", token);
     s->half_closed = 0;
+    s->dropping = 0;
     s->next_offset = 0;
     s->call = z->tops->open(z->tctx, s, token[0] ? auth : NULL, s->t->name);
     zs_wipe(auth, sizeof auth);
@@ -444,6 +454,7 @@ static void maybe_send(struct zb_stream *s, int force)
         s->bcap = cap;
     }
     if (z->tops->send(z->tctx, s->call, s->msg.data, s->msg.len) != 0) {
+        set_error(s, 14, "%s: %s", "writing to the stream failed");
         drop_call(s);
         return;
     }

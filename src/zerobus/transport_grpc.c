@@ -42,6 +42,7 @@ struct gcall {
     grpc_slice details;
     int ops;      /* outstanding batches */
     int finished; /* status received */
+    int in_event; /* on_event is using c: freeing waits until it returns */
 };
 
 struct gtrans {
@@ -57,7 +58,7 @@ static void log_bridge(gpr_log_func_args *a)
 
 static void maybe_free(struct gcall *c)
 {
-    if (c->s != NULL || c->ops > 0)
+    if (c->s != NULL || c->ops > 0 || c->in_event)
         return;
     grpc_call_unref(c->call);
     grpc_metadata_array_destroy(&c->rmd);
@@ -168,6 +169,7 @@ static void on_event(struct gtag *t, int ok)
 {
     struct gcall *c = t->c;
     c->ops--;
+    c->in_event = 1; /* the stream may release c from its callback */
     switch (t->op) {
     case OP_START:
         break;
@@ -205,6 +207,7 @@ static void on_event(struct gtag *t, int ok)
         break;
     }
     }
+    c->in_event = 0;
     maybe_free(c);
 }
 

@@ -83,6 +83,7 @@ struct zb_stream {
     enum zb_state state;
     void *call;
     int send_busy, half_closed;
+    int dropping;             /* we cancelled the call: keep our reason over CANCELLED */
     struct zb_recq recs;      /* every record not completed, in order */
     size_t n_sent;            /* recs[0..n_sent) are in batches on the current call */
     struct zb_batch *batches; /* sent, unacked, in offset order */

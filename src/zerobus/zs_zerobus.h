@@ -38,7 +38,7 @@ struct zs_zb_opts {
     /* Recovery (SDK defaults, protocol §4.10). */
     uint32_t recovery_timeout_ms; /* [15000] per open attempt */
     uint32_t recovery_backoff_ms; /* [2000] between attempts */
-    uint32_t recovery_retries;    /* [4] attempts after the first */
+    uint32_t recovery_retries;    /* [4] attempts after the first; UINT32_MAX for none */
     uint32_t ack_timeout_ms;      /* [60000] no server message while requests are in flight */
     uint32_t flush_timeout_ms;    /* [300000] */
     uint32_t streams_per_table;   /* [1] */

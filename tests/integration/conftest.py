@@ -21,6 +21,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("ZS_BUILD_DIR", os.path.join(ROOT, "build", "dev"))
 EMULATOR = os.path.join(BUILD, "src", "zerobus-emulator")
+STATION = os.path.join(BUILD, "src", "zerobus-station")
 TIMEOUT_MULT = float(os.environ.get("ZS_TEST_TIMEOUT_MULTIPLIER", "1"))
 # ZS_VALGRIND=1 runs every daemon under valgrind: any error or definite leak fails its stop().
 VALGRIND = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",

@@ -1,0 +1,590 @@
+/*
+ * The Zerobus stream state machine against a fake transport and a fake clock: nothing
+ * runs on a network or a thread. The test plays the server by injecting responses and
+ * statuses, and decodes what the client sent with protobuf-c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zerobus/zerobus_int.h"
+#include "zerobus_service.pb-c.h"
+#include "zs_test.h"
+
+/* ---------------------------------------------------------------- fake transport */
+
+struct fcall {
+    struct zb_stream *s;
+    int cancelled, released, half_closed;
+    char auth[128];
+};
+
+#define MAXSENT 256
+static struct fake {
+    struct fcall calls[64];
+    int ncalls;
+    Databricks__Zerobus__EphemeralStreamRequest *sent[MAXSENT];
+    struct fcall *sent_on[MAXSENT];
+    int nsent;
+    int fail_open;
+} F;
+
+static void *f_open(void *tctx, struct zb_stream *s, const char *auth, const char *table)
+{
+    (void)tctx;
+    (void)table;
+    if (F.fail_open)
+        return NULL;
+    struct fcall *c = &F.calls[F.ncalls++];
+    memset(c, 0, sizeof *c);
+    c->s = s;
+    snprintf(c->auth, sizeof c->auth, "%s", auth ? auth : "");
+    return c;
+}
+
+static int f_send(void *tctx, void *call, const uint8_t *msg, size_t len)
+{
+    (void)tctx;
+    assert_true(F.nsent < MAXSENT);
+    F.sent[F.nsent] = databricks__zerobus__ephemeral_stream_request__unpack(NULL, len, msg);
+    assert_non_null(F.sent[F.nsent]); /* what we send decodes with protobuf-c */
+    F.sent_on[F.nsent++] = call;
+    return 0;
+}
+
+static void f_half_close(void *tctx, void *call)
+{
+    (void)tctx;
+    ((struct fcall *)call)->half_closed = 1;
+}
+
+static void f_cancel(void *tctx, void *call)
+{
+    (void)tctx;
+    ((struct fcall *)call)->cancelled = 1;
+}
+
+static void f_release(void *tctx, void *call)
+{
+    (void)tctx;
+    ((struct fcall *)call)->released = 1;
+}
+
+static void f_poll(void *tctx, int ms)
+{
+    (void)tctx;
+    (void)ms;
+}
+
+static const struct zs_zb_transport_ops fake_ops = {f_open,    f_send, f_half_close, f_cancel,
+                                                    f_release, f_poll, NULL};
+
+static long long now;
+static long long fake_now(void)
+{
+    return now;
+}
+
+/* ---------------------------------------------------------------- completions */
+
+#define MAXREC 4096
+static struct done {
+    int calls;
+    zs_rc rc;
+    bool retryable;
+    char reason[200];
+} D[MAXREC];
+
+static void on_done(void *ctx, zs_rc rc, const char *reason, bool retryable)
+{
+    struct done *d = ctx;
+    d->calls++;
+    d->rc = rc;
+    d->retryable = retryable;
+    snprintf(d->reason, sizeof d->reason, "%s", reason ? reason : "");
+}
+
+/* ---------------------------------------------------------------- harness */
+
+static struct zs_zb Z;
+static struct zs_zb_table *T;
+static const uint8_t DESC[] = {0x0a, 0x01, 'M'};
+
+static void setup_with(struct zs_zb_opts o)
+{
+    memset(&F, 0, sizeof F);
+    memset(D, 0, sizeof D);
+    now = 1000;
+    struct zs_err err;
+    if (o.recovery_backoff_ms == 0)
+        o.recovery_backoff_ms = 100;
+    assert_rc(zb_client_init(&Z, &o, &fake_ops, NULL, &err), ZS_OK);
+    Z.now_ms = fake_now;
+    assert_rc(zs_zb_table_add(&Z, "main.s.t", 1, DESC, sizeof DESC, false, &T, &err), ZS_OK);
+}
+
+static void teardown_client(void)
+{
+    zb_client_release(&Z);
+    for (int i = 0; i < F.nsent; i++)
+        databricks__zerobus__ephemeral_stream_request__free_unpacked(F.sent[i], NULL);
+}
+
+static struct zb_stream *S(void)
+{
+    return &T->streams[0];
+}
+
+static void submit(int i)
+{
+    char rec[16];
+    int n = snprintf(rec, sizeof rec, "r%d", i);
+    assert_rc(zs_zb_submit(T, rec, (size_t)n, on_done, &D[i]), ZS_OK);
+}
+
+static void reply(struct zb_stream *s, Databricks__Zerobus__EphemeralStreamResponse *r)
+{
+    uint8_t buf[256];
+    size_t n = databricks__zerobus__ephemeral_stream_response__pack(r, buf);
+    zb_stream_on_message(s, buf, n);
+}
+
+static void reply_created(struct zb_stream *s)
+{
+    Databricks__Zerobus__EphemeralStreamResponse r =
+        DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_RESPONSE__INIT;
+    Databricks__Zerobus__CreateIngestStreamResponse c =
+        DATABRICKS__ZEROBUS__CREATE_INGEST_STREAM_RESPONSE__INIT;
+    c.stream_id = "sid";
+    r.payload_case = DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_RESPONSE__PAYLOAD_CREATE_STREAM_RESPONSE;
+    r.create_stream_response = &c;
+    reply(s, &r);
+}
+
+static void reply_ack(struct zb_stream *s, int64_t upto)
+{
+    Databricks__Zerobus__EphemeralStreamResponse r =
+        DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_RESPONSE__INIT;
+    Databricks__Zerobus__IngestRecordResponse a = DATABRICKS__ZEROBUS__INGEST_RECORD_RESPONSE__INIT;
+    a.has_durability_ack_up_to_offset = 1;
+    a.durability_ack_up_to_offset = upto;
+    r.payload_case = DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_RESPONSE__PAYLOAD_INGEST_RECORD_RESPONSE;
+    r.ingest_record_response = &a;
+    reply(s, &r);
+}
+
+static void reply_close_signal(struct zb_stream *s, int64_t seconds)
+{
+    Databricks__Zerobus__EphemeralStreamResponse r =
+        DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_RESPONSE__INIT;
+    Databricks__Zerobus__CloseStreamSignal c = DATABRICKS__ZEROBUS__CLOSE_STREAM_SIGNAL__INIT;
+    Google__Protobuf__Duration d = GOOGLE__PROTOBUF__DURATION__INIT;
+    d.seconds = seconds;
+    c.duration = &d;
+    r.payload_case = DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_RESPONSE__PAYLOAD_CLOSE_STREAM_SIGNAL;
+    r.close_stream_signal = &c;
+    reply(s, &r);
+}
+
+/* The last request sent: kind, offset and record count. */
+static void last_sent(int *kind, int64_t *offset, size_t *count)
+{
+    assert_true(F.nsent > 0);
+    Databricks__Zerobus__EphemeralStreamRequest *r = F.sent[F.nsent - 1];
+    *kind = (int)r->payload_case;
+    *offset = -1;
+    *count = 0;
+    if (r->payload_case == DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_REQUEST__PAYLOAD_INGEST_RECORD) {
+        *offset = r->ingest_record->offset_id;
+        *count = 1;
+    } else if (r->payload_case ==
+               DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_REQUEST__PAYLOAD_INGEST_RECORD_BATCH) {
+        *offset = r->ingest_record_batch->offset_id;
+        *count = r->ingest_record_batch->proto_encoded_batch->n_records;
+    }
+}
+
+static void expect_sent(int64_t offset, size_t count)
+{
+    int kind;
+    int64_t off;
+    size_t n;
+    last_sent(&kind, &off, &n);
+    if (off != offset || n != count)
+        fail_msg("last request: offset %lld with %zu records, want %lld with %zu", (long long)off,
+                 n, (long long)offset, count);
+}
+
+/* Open the stream: tick (token is immediate without OAuth), check create, reply. */
+static void open_stream(void)
+{
+    zb_client_tick(&Z);
+    assert_int_equal(S()->state, ZB_OPENING);
+    Databricks__Zerobus__EphemeralStreamRequest *c = F.sent[F.nsent - 1];
+    assert_int_equal(c->payload_case,
+                     DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_REQUEST__PAYLOAD_CREATE_STREAM);
+    assert_string_equal(c->create_stream->table_name, "main.s.t");
+    assert_int_equal(c->create_stream->record_type, 1);
+    assert_int_equal(c->create_stream->descriptor_proto.len, sizeof DESC);
+    zb_stream_on_send_done(S(), 1);
+    reply_created(S());
+    assert_int_equal(S()->state, ZB_OPEN);
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void test_happy_path_batches_and_acks(void **state)
+{
+    (void)state;
+    setup_with((struct zs_zb_opts){.linger_ms = 0, .max_batch_records = 2});
+    for (int i = 0; i < 5; i++)
+        submit(i);
+    open_stream();
+    zb_client_tick(&Z);
+    expect_sent(0, 2); /* batches bounded by max_batch_records */
+    zb_client_tick(&Z);
+    expect_sent(0, 2); /* one send at a time: nothing new until send_done */
+    zb_stream_on_send_done(S(), 1);
+    zb_client_tick(&Z);
+    expect_sent(1, 2);
+    zb_stream_on_send_done(S(), 1);
+    zb_client_tick(&Z);
+    expect_sent(2, 1); /* a single record goes as ingest_record */
+    zb_stream_on_send_done(S(), 1);
+    assert_int_equal(D[0].calls, 0);
+    reply_ack(S(), 1); /* cumulative: batches 0 and 1 */
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(D[i].calls, 1);
+        assert_rc(D[i].rc, ZS_OK);
+    }
+    assert_int_equal(D[4].calls, 0);
+    reply_ack(S(), 1); /* a repeated ack is harmless */
+    reply_ack(S(), 0); /* a smaller one too */
+    assert_int_equal(D[4].calls, 0);
+    reply_ack(S(), 2);
+    assert_int_equal(D[4].calls, 1);
+    assert_int_equal(atomic_load(&T->outstanding), 0);
+    assert_int_equal(atomic_load(&T->acked), 5);
+    teardown_client();
+}
+
+static void test_ack_beyond_what_was_sent(void **state)
+{
+    (void)state;
+    setup_with((struct zs_zb_opts){.linger_ms = 0});
+    submit(0);
+    open_stream();
+    zb_client_tick(&Z);
+    expect_sent(0, 1);
+    zb_stream_on_send_done(S(), 1);
+    reply_ack(S(), 7); /* out of pattern: completes only what exists */
+    assert_int_equal(D[0].calls, 1);
+    submit(1);
+    zb_client_tick(&Z);
+    expect_sent(1, 1);
+    teardown_client();
+}
+
+static void test_linger(void **state)
+{
+    (void)state;
+    setup_with((struct zs_zb_opts){.linger_ms = 5});
+    submit(0);
+    open_stream();
+    int before = F.nsent;
+    zb_client_tick(&Z);
+    assert_int_equal(F.nsent, before); /* a partial batch waits */
+    now += 5;
+    zb_client_tick(&Z);
+    expect_sent(0, 1);
+    teardown_client();
+}
+
+static void test_recovery_replays_unacked_with_new_offsets(void **state)
+{
+    (void)state;
+    setup_with((struct zs_zb_opts){.linger_ms = 0, .max_batch_records = 2});
+    for (int i = 0; i < 4; i++)
+        submit(i);
+    open_stream();
+    zb_client_tick(&Z);
+    zb_stream_on_send_done(S(), 1);
+    zb_client_tick(&Z);
+    zb_stream_on_send_done(S(), 1);
+    expect_sent(1, 2);
+    reply_ack(S(), 0);
+    assert_int_equal(D[1].calls, 1);
+    struct fcall *first = F.sent_on[F.nsent - 1];
+    zb_stream_on_status(S(), 14, "connection reset");
+    assert_true(first->released);
+    assert_int_equal(S()->state, ZB_BACKOFF);
+    assert_int_equal(D[2].calls, 0); /* not failed: kept for replay */
+    zb_client_tick(&Z);              /* the first retry goes at once */
+    assert_int_equal(S()->state, ZB_OPENING);
+    assert_int_equal(F.ncalls, 2);
+    zb_stream_on_send_done(S(), 1);
+    reply_created(S());
+    zb_client_tick(&Z);
+    expect_sent(0, 2); /* records 2,3 again, offset 0 on the new call */
+    zb_stream_on_send_done(S(), 1);
+    reply_ack(S(), 0);
+    assert_int_equal(D[2].calls, 1);
+    assert_int_equal(D[3].calls, 1);
+    assert_int_equal(atomic_load(&T->replayed), 2);
+    assert_int_equal(atomic_load(&T->recoveries), 1);
+    teardown_client();
+}
+
+static void test_fatal_status_fails_pending(void **state)
+{
+    (void)state;
+    setup_with((struct zs_zb_opts){.linger_ms = 0});
+    submit(0);
+    submit(1);
+    zb_client_tick(&Z);
+    zb_stream_on_send_done(S(), 1);
+    zb_stream_on_status(S(), 3, "descriptor does not match the table at column \"temp\"");
+    assert_int_equal(D[0].calls, 1);
+    assert_int_equal(D[1].calls, 1);
+    assert_true(D[0].rc != ZS_OK);
+    assert_false(D[0].retryable);
+    assert_non_null(strstr(D[0].reason, "INVALID_ARGUMENT"));
+    assert_non_null(strstr(D[0].reason, "temp"));
+    assert_int_equal(S()->state, ZB_IDLE);
+    assert_int_equal(atomic_load(&T->outstanding), 0);
+    assert_int_equal(F.ncalls, 1); /* no retry */
+    teardown_client();
+}
+
+static void test_unauthenticated_gets_one_token_retry(void **state)
+{
+    (void)state;
+    setup_with((struct zs_zb_opts){.linger_ms = 0});
+    submit(0);
+    zb_client_tick(&Z);
+    zb_stream_on_status(S(), 16, "token expired");
+    assert_int_equal(D[0].calls, 0);
+    zb_client_tick(&Z);
+    assert_int_equal(F.ncalls, 2); /* retried once, with a fresh token */
+    zb_stream_on_status(S(), 16, "token expired");
+    assert_int_equal(D[0].calls, 1);
+    assert_false(D[0].retryable);
+    assert_non_null(strstr(D[0].reason, "UNAUTHENTICATED"));
+    teardown_client();
+}
+
+static void test_retries_exhausted_with_backoff(void **state)
+{
+    (void)state;
+    setup_with(
+        (struct zs_zb_opts){.linger_ms = 0, .recovery_retries = 2, .recovery_backoff_ms = 500});
+    submit(0);
+    zb_client_tick(&Z);
+    zb_stream_on_status(S(), 14, "down"); /* attempt 1 failed */
+    zb_client_tick(&Z);                   /* retry 1 at once */
+    assert_int_equal(F.ncalls, 2);
+    zb_stream_on_status(S(), 14, "down");
+    zb_client_tick(&Z);
+    assert_int_equal(F.ncalls, 2); /* retry 2 waits for the backoff */
+    now += 499;
+    zb_client_tick(&Z);
+    assert_int_equal(F.ncalls, 2);
+    now += 1;
+    zb_client_tick(&Z);
+    assert_int_equal(F.ncalls, 3);
+    zb_stream_on_status(S(), 14, "still down");
+    assert_int_equal(D[0].calls, 1); /* 1 + 2 attempts: give up */
+    assert_true(D[0].retryable);
+    assert_rc(D[0].rc, ZS_EUNAVAIL);
+    assert_non_null(strstr(D[0].reason, "still down"));
+    teardown_client();
+}
+
+static void test_create_timeout(void **state)
+{
+    (void)state;
+    setup_with((struct zs_zb_opts){.linger_ms = 0, .recovery_timeout_ms = 1000});
+    submit(0);
+    zb_client_tick(&Z);
+    now += 1000;
+    zb_client_tick(&Z);
+    assert_true(F.calls[0].cancelled); /* the status that follows starts recovery */
+    zb_stream_on_status(S(), 1, "cancelled");
+    assert_int_equal(S()->state, ZB_BACKOFF);
+    assert_non_null(strstr(S()->last_error, "timed out"));
+    teardown_client();
+}
+
+static void test_close_signal_mid_batch(void **state)
+{
+    (void)state;
+    setup_with((struct zs_zb_opts){.linger_ms = 0, .max_batch_records = 1});
+    submit(0);
+    submit(1);
+    submit(2);
+    open_stream();
+    zb_client_tick(&Z);
+    zb_stream_on_send_done(S(), 1);
+    expect_sent(0, 1);
+    reply_close_signal(S(), 10);
+    assert_int_equal(S()->state, ZB_PAUSED);
+    int before = F.nsent;
+    zb_client_tick(&Z);
+    assert_int_equal(F.nsent, before); /* paused: nothing new is sent */
+    reply_ack(S(), 0);                 /* in-flight acked: reopen at once */
+    zb_client_tick(&Z);
+    assert_int_equal(S()->state, ZB_BACKOFF);
+    assert_true(F.calls[0].cancelled);
+    zb_client_tick(&Z);
+    assert_int_equal(F.ncalls, 2);
+    zb_stream_on_send_done(S(), 1);
+    reply_created(S());
+    zb_client_tick(&Z);
+    expect_sent(0, 1); /* record 1 on the new call */
+    assert_int_equal(D[0].calls, 1);
+    assert_int_equal(D[1].calls, 0);
+    teardown_client();
+}
+
+static void test_close_signal_deadline_replays(void **state)
+{
+    (void)state;
+    setup_with((struct zs_zb_opts){.linger_ms = 0});
+    submit(0);
+    open_stream();
+    zb_client_tick(&Z);
+    zb_stream_on_send_done(S(), 1);
+    reply_close_signal(S(), 2);
+    now += 1999;
+    zb_client_tick(&Z);
+    assert_int_equal(S()->state, ZB_PAUSED);
+    now += 1;
+    zb_client_tick(&Z); /* no ack within the duration: leave, replay */
+    zb_client_tick(&Z);
+    zb_stream_on_send_done(S(), 1);
+    reply_created(S());
+    zb_client_tick(&Z);
+    expect_sent(0, 1);
+    assert_int_equal(atomic_load(&T->replayed), 1);
+    teardown_client();
+}
+
+static void test_window_full_is_backpressure(void **state)
+{
+    (void)state;
+    setup_with((struct zs_zb_opts){.linger_ms = 0, .max_inflight_records = 3});
+    submit(0);
+    submit(1);
+    submit(2);
+    assert_rc(zs_zb_submit(T, "x", 1, on_done, &D[3]), ZS_EAGAIN);
+    open_stream();
+    zb_client_tick(&Z);
+    zb_stream_on_send_done(S(), 1);
+    reply_ack(S(), 0);
+    assert_rc(zs_zb_submit(T, "x", 1, on_done, &D[3]), ZS_OK);
+    assert_rc(zs_zb_submit(T, "big", (10u << 20), on_done, &D[4]), ZS_ELIMIT);
+    teardown_client();
+}
+
+static void test_flush_and_flush_timeout(void **state)
+{
+    (void)state;
+    setup_with((struct zs_zb_opts){.linger_ms = 1000});
+    submit(0);
+    struct done fd = {0}, fd2 = {0};
+    assert_rc(zs_zb_flush(T, 500, on_done, &fd), ZS_OK);
+    open_stream();
+    zb_client_tick(&Z); /* flush sends the partial batch without waiting for linger */
+    expect_sent(0, 1);
+    zb_stream_on_send_done(S(), 1);
+    assert_int_equal(fd.calls, 0);
+    reply_ack(S(), 0);
+    zb_client_tick(&Z);
+    assert_int_equal(fd.calls, 1);
+    assert_rc(fd.rc, ZS_OK);
+    submit(1);
+    assert_rc(zs_zb_flush(T, 500, on_done, &fd2), ZS_OK);
+    zb_client_tick(&Z);
+    zb_stream_on_send_done(S(), 1);
+    now += 500;
+    zb_client_tick(&Z);
+    assert_int_equal(fd2.calls, 1);
+    assert_rc(fd2.rc, ZS_ETIMEDOUT);
+    struct done fd3 = {0};
+    assert_rc(zs_zb_flush(T, 500, on_done, &fd3), ZS_OK); /* nothing pending but record 1 */
+    reply_ack(S(), 1);
+    zb_client_tick(&Z);
+    assert_int_equal(fd3.calls, 1);
+    assert_rc(fd3.rc, ZS_OK);
+    teardown_client();
+}
+
+static void test_ack_timeout_reopens(void **state)
+{
+    (void)state;
+    setup_with((struct zs_zb_opts){.linger_ms = 0, .ack_timeout_ms = 3000});
+    submit(0);
+    open_stream();
+    zb_client_tick(&Z);
+    zb_stream_on_send_done(S(), 1);
+    now += 2999;
+    zb_client_tick(&Z);
+    assert_false(F.calls[0].cancelled);
+    now += 1;
+    zb_client_tick(&Z);
+    assert_true(F.calls[0].cancelled);
+    zb_stream_on_status(S(), 1, "cancelled");
+    assert_non_null(strstr(S()->last_error, "ack timeout"));
+    teardown_client();
+}
+
+static void test_shutdown_fails_pending(void **state)
+{
+    (void)state;
+    setup_with((struct zs_zb_opts){.linger_ms = 0});
+    submit(0);
+    open_stream();
+    struct done fd = {0};
+    assert_rc(zs_zb_flush(T, 0, on_done, &fd), ZS_OK);
+    zb_client_release(&Z);
+    assert_int_equal(D[0].calls, 1);
+    assert_rc(D[0].rc, ZS_ECANCELED);
+    assert_int_equal(fd.calls, 1);
+    for (int i = 0; i < F.nsent; i++)
+        databricks__zerobus__ephemeral_stream_request__free_unpacked(F.sent[i], NULL);
+}
+
+static void test_two_streams_share_the_load(void **state)
+{
+    (void)state;
+    setup_with((struct zs_zb_opts){.linger_ms = 0, .streams_per_table = 2});
+    for (int i = 0; i < 4; i++)
+        submit(i);
+    zb_client_tick(&Z);
+    assert_int_equal(F.ncalls, 2); /* both streams open */
+    assert_int_equal(T->streams[0].recs.len, 2);
+    assert_int_equal(T->streams[1].recs.len, 2);
+    teardown_client();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_happy_path_batches_and_acks),
+        cmocka_unit_test(test_ack_beyond_what_was_sent),
+        cmocka_unit_test(test_linger),
+        cmocka_unit_test(test_recovery_replays_unacked_with_new_offsets),
+        cmocka_unit_test(test_fatal_status_fails_pending),
+        cmocka_unit_test(test_unauthenticated_gets_one_token_retry),
+        cmocka_unit_test(test_retries_exhausted_with_backoff),
+        cmocka_unit_test(test_create_timeout),
+        cmocka_unit_test(test_close_signal_mid_batch),
+        cmocka_unit_test(test_close_signal_deadline_replays),
+        cmocka_unit_test(test_window_full_is_backpressure),
+        cmocka_unit_test(test_flush_and_flush_timeout),
+        cmocka_unit_test(test_ack_timeout_reopens),
+        cmocka_unit_test(test_shutdown_fails_pending),
+        cmocka_unit_test(test_two_streams_share_the_load),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
