@@ -59,6 +59,7 @@ struct stream {
     double rl_tokens;
     long long rl_last_ms;
     int final_pending, final_code;
+    int final_after_acks; /* fail once what was accepted before is acked (quota rejections) */
     char final_msg[400];
     char stream_id[40];
     char table_hdr[256], auth[512];
@@ -325,6 +326,8 @@ static void handle_ingest(struct stream *s, int64_t offset, int has_offset, size
                           const ProtobufCBinaryData *bin, char *const *json, int is_json)
 {
     struct emu *e = s->e;
+    if (s->final_after_acks)
+        return; /* past a rejection: nothing more is accepted (the client replays it) */
     if (!has_offset) {
         fail_stream(s, EMU_INVALID_ARGUMENT, "offset_id is required");
         return;
@@ -355,8 +358,11 @@ static void handle_ingest(struct stream *s, int64_t offset, int has_offset, size
             s->rl_tokens = rps;
         s->rl_last_ms = now;
         if (s->rl_tokens < (double)nrec) {
-            fail_stream(s, EMU_RESOURCE_EXHAUSTED,
-                        "stream exceeded its quota of %.0f records/s (fault injection)", rps);
+            /* Reject the excess, but first acknowledge what was accepted and made durable. */
+            s->final_after_acks = 1;
+            s->final_code = EMU_RESOURCE_EXHAUSTED;
+            snprintf(s->final_msg, sizeof s->final_msg,
+                     "stream exceeded its quota of %.0f records/s (fault injection)", rps);
             return;
         }
         s->rl_tokens -= (double)nrec;
@@ -642,6 +648,11 @@ static void tick(struct emu *e)
                             s->stream_id);
         }
         int all_acked = s->pend_head == s->npend && s->ack_target == s->acked;
+        if (s->final_after_acks && all_acked && !s->final_pending) {
+            char msg[sizeof s->final_msg];
+            snprintf(msg, sizeof msg, "%s", s->final_msg);
+            fail_stream(s, s->final_code, "%s", msg);
+        }
         if (s->recv_done && all_acked)
             fail_stream(s, EMU_OK, "stream closed by the client");
         if (stopping && (all_acked || stopping > 1))

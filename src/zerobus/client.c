@@ -303,12 +303,31 @@ void zb_client_tick(struct zs_zb *z)
     }
 }
 
+/* Shutdown, once everything is acknowledged: half-close open calls so the server ends them
+ * with OK (protocol §4.5, "orderly close"), instead of cancelling them. */
+static void half_close_idle_streams(struct zs_zb *z)
+{
+    for (struct zs_zb_table *t = z->tables; t != NULL; t = t->next) {
+        if (atomic_load(&t->outstanding) > 0)
+            continue;
+        for (unsigned i = 0; i < t->nstreams; i++) {
+            struct zb_stream *s = &t->streams[i];
+            if (s->state == ZB_OPEN && s->call != NULL && !s->half_closed && !s->send_busy) {
+                s->half_closed = 1;
+                z->tops->half_close(z->tctx, s->call);
+            }
+        }
+    }
+}
+
 static void *client_thread(void *arg)
 {
     struct zs_zb *z = arg;
     while (atomic_load(&z->stopping) < 2) {
         z->tops->poll(z->tctx, 1);
         zb_client_tick(z);
+        if (atomic_load(&z->stopping) == 1)
+            half_close_idle_streams(z);
     }
     return NULL;
 }
@@ -372,12 +391,17 @@ zs_rc zs_zb_create(const struct zs_zb_opts *o, struct zs_zb **out, struct zs_err
     return ZS_OK;
 }
 
-/* Nothing left to send or acknowledge in any table. */
+/* Nothing left to send or acknowledge, and every call closed (racy read of the state: a
+ * shutdown heuristic, bounded by the deadline). */
 static int all_idle(struct zs_zb *z)
 {
-    for (struct zs_zb_table *t = z->tables; t != NULL; t = t->next)
+    for (struct zs_zb_table *t = z->tables; t != NULL; t = t->next) {
         if (atomic_load(&t->outstanding) > 0)
             return 0;
+        for (unsigned i = 0; i < t->nstreams; i++)
+            if (__atomic_load_n(&t->streams[i].call, __ATOMIC_RELAXED) != NULL)
+                return 0;
+    }
     return 1;
 }
 

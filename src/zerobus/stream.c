@@ -238,11 +238,12 @@ static void start_open(struct zb_stream *s)
 static void episode_failed(struct zb_stream *s, int code)
 {
     struct zs_zb *z = s->t->z;
-    int retryable = zb_status_retryable(code);
-    /* UNAUTHENTICATED / PERMISSION_DENIED at create: one retry with a fresh token. */
+    int retryable = zb_status_retryable(code), token_retry = 0;
+    /* UNAUTHENTICATED / PERMISSION_DENIED at create: one extra attempt with a fresh token,
+     * outside the retry budget (Rust 2.x should_retry_initial_connection, protocol §3.4). */
     if (!retryable && (code == 16 || code == 7) && s->state <= ZB_OPENING && !s->token_retry_used) {
         s->token_retry_used = 1;
-        retryable = 1;
+        retryable = token_retry = 1;
     }
     s->call = NULL;
     s->send_busy = 0;
@@ -252,7 +253,7 @@ static void episode_failed(struct zb_stream *s, int code)
         s->n_sent = 0;
         s->nb = 0;
     }
-    if (!retryable || s->attempts >= z->o.recovery_retries) { /* 1 + retries attempts */
+    if (!retryable || (!token_retry && s->attempts >= z->o.recovery_retries)) {
         zs_log(ZS_LOG_WARN, "zb", "msg=\"stream failed\" table=%s slot=%d error=\"%s\"", s->t->name,
                s->index, s->last_error);
         fail_all(s, retryable ? ZS_EUNAVAIL : ZS_EAUTH, s->last_error, retryable);

@@ -200,3 +200,15 @@ def test_tls_with_test_ca(tmp_path, emulator_factory):
     e = start(tmp_path, emulator_factory, tls=(str(crt), str(key), str(crt)))
     send(tmp_path)
     check_store(e, 1000, 0)
+
+
+def test_json_record_type_and_orderly_close(tmp_path, emulator_factory):
+    e = start(tmp_path, emulator_factory)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    cfg["tables"]["station_one"]["record_type"] = "json"
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    send(tmp_path)
+    check_store(e, 1000, 0)
+    st = e.stats()
+    # The client half-closed its stream: the emulator ended it with OK, not an error.
+    assert st["streams_open"] == 0 and st["tables"][TABLE]["errors"] == {}

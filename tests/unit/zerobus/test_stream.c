@@ -567,6 +567,72 @@ static void test_two_streams_share_the_load(void **state)
     teardown_client();
 }
 
+static int token_requests, token_forced;
+static void fake_token_request(void *ctx, const char *table, int force)
+{
+    (void)ctx;
+    (void)table;
+    token_requests++;
+    token_forced += force;
+}
+
+static void test_token_failure_while_waiting(void **state)
+{
+    (void)state;
+    setup_with((struct zs_zb_opts){.linger_ms = 0, .recovery_retries = 1});
+    Z.tokens.request = fake_token_request;
+    token_requests = token_forced = 0;
+    submit(0);
+    zb_client_tick(&Z);
+    assert_int_equal(S()->state, ZB_WAIT_TOKEN);
+    assert_int_equal(token_requests, 1);
+    assert_int_equal(F.ncalls, 0); /* no call before a token */
+    zb_client_token_ready(&Z, "main.s.t", NULL, 503, "token endpoint answered HTTP 503", 1);
+    zb_client_tick(&Z); /* retryable: a new attempt asks again */
+    zb_client_tick(&Z);
+    assert_int_equal(token_requests, 2);
+    zb_client_token_ready(&Z, "main.s.t", "tok-2", 200, NULL, 0);
+    zb_client_tick(&Z);
+    assert_int_equal(S()->state, ZB_OPENING);
+    assert_string_equal(F.calls[0].auth, "Bearer tok-2");
+    zb_stream_on_status(S(), 16, "token rejected");
+    now += 100; /* the backoff */
+    zb_client_tick(&Z);
+    assert_int_equal(token_forced, 1); /* UNAUTHENTICATED: the next token is a fresh one */
+    zb_client_token_ready(&Z, "main.s.t", NULL, 401, "HTTP 401: invalid_client", 0);
+    zb_client_tick(&Z);
+    assert_int_equal(D[0].calls, 1); /* a 4xx from the token endpoint is final */
+    assert_false(D[0].retryable);
+    assert_non_null(strstr(D[0].reason, "401"));
+    Z.tokens.request = NULL;
+    teardown_client();
+}
+
+static void test_server_closes_a_paused_stream(void **state)
+{
+    (void)state;
+    setup_with((struct zs_zb_opts){.linger_ms = 0});
+    submit(0);
+    open_stream();
+    zb_client_tick(&Z);
+    zb_stream_on_send_done(S(), 1);
+    reply_close_signal(S(), 30);
+    zb_stream_on_status(S(), 14, "Stream timeout reached. Error Code: 6002");
+    assert_int_equal(S()->state, ZB_BACKOFF); /* reopen at once, not an error episode */
+    assert_int_equal(D[0].calls, 0);
+    zb_client_tick(&Z);
+    assert_int_equal(F.ncalls, 2);
+    zb_stream_on_send_done(S(), 1);
+    reply_created(S());
+    zb_client_tick(&Z);
+    expect_sent(0, 1);
+    zb_stream_on_send_done(S(), 1);
+    reply_ack(S(), 0);
+    assert_int_equal(D[0].calls, 1);
+    assert_rc(D[0].rc, ZS_OK);
+    teardown_client();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -585,6 +651,8 @@ int main(void)
         cmocka_unit_test(test_ack_timeout_reopens),
         cmocka_unit_test(test_shutdown_fails_pending),
         cmocka_unit_test(test_two_streams_share_the_load),
+        cmocka_unit_test(test_token_failure_while_waiting),
+        cmocka_unit_test(test_server_closes_a_paused_stream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
