@@ -12,7 +12,17 @@
 #include "core/zs_err.h"
 #include "schema/zs_schema.h"
 #include "schema/zs_transcode.h"
+#include "api/zs_api.h"
+#include "core/zs_log.h"
+#include "core/zs_mem.h"
 #include "zerobus/zs_zerobus.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <stdatomic.h>
 #include <time.h>
@@ -25,9 +35,22 @@
 #define EXIT_USAGE 2
 
 static const char usage_main[] =
-    "usage: zerobus-station <command> [options]\n"
+    "usage: zerobus-station [serve options]        run the gateway\n"
+    "       zerobus-station <command> [options]\n"
     "\n"
     "HTTP/JSON gateway to Databricks Zerobus Ingest.\n"
+    "\n"
+    "serve options:\n"
+    "  --config FILE      configuration (default $ZEROBUS_STATION_CONFIG, else ./config.json)\n"
+    "  --env-file FILE    credentials (default ./.env, else .env beside the configuration)\n"
+    "  --host ADDR        listen address (default 0.0.0.0)\n"
+    "  --port N           listen port (default 8000; 0 = any free port)\n"
+    "  --workers N        HTTP worker threads (default: number of cores)\n"
+    "  --eager            open the Zerobus streams at start, not at the first record\n"
+    "  --local DIR        run against a zerobus-emulator started on loopback, rows in DIR\n"
+    "  --shutdown-ms N    deadline to drain requests and acks on SIGTERM (default 10000)\n"
+    "  --log-format text|json, --log-level error|warn|info|debug\n"
+    "Once listening it prints one line \"READY http=PORT\" on stdout.\n"
     "\n"
     "commands:\n"
     "  check        validate the configuration and list each table with its route and columns\n"
@@ -452,11 +475,238 @@ static int cmd_help_config(int argc, char **argv)
     return rc;
 }
 
+/* ---------------------------------------------------------------- serve */
+
+struct local_emu {
+    pid_t pid;
+    char endpoint[64], workspace_url[64];
+    char client_id[64], client_secret[80];
+};
+
+static void random_hex(char *out, size_t nbytes)
+{
+    unsigned char b[40];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, b, nbytes) != (ssize_t)nbytes)
+        for (size_t i = 0; i < nbytes; i++)
+            b[i] = (unsigned char)rand();
+    if (fd >= 0)
+        close(fd);
+    for (size_t i = 0; i < nbytes; i++)
+        sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+/* Write DIR/catalog.json for the configured tables and one generated client. */
+static int write_catalog(const struct zs_config *c, const char *dir, struct local_emu *l)
+{
+    json_t *tables = json_object();
+    struct zs_buf b;
+    zs_buf_init(&b, 1 << 20);
+    for (size_t i = 0; i < c->ntables; i++) {
+        json_t *cols = json_array();
+        const struct zs_struct *st = &c->tables[i].schema->root;
+        for (size_t k = 0; k < st->nfields; k++) {
+            b.len = 0;
+            if (zs_type_format(st->fields[k].type, &b) != ZS_OK || zs_buf_cstr(&b) == NULL)
+                return -1;
+            json_array_append_new(cols, json_pack("{s:s, s:s, s:b}", "name", st->fields[k].name,
+                                                  "type", (const char *)b.data, "nullable",
+                                                  st->fields[k].nullable));
+        }
+        json_object_set_new(tables, c->tables[i].table_name, json_pack("{s:o}", "columns", cols));
+    }
+    zs_buf_release(&b);
+    snprintf(l->client_id, sizeof l->client_id, "local-station");
+    random_hex(l->client_secret, 24);
+    json_t *doc =
+        json_pack("{s:o, s:[{s:s, s:s, s:[s]}]}", "tables", tables, "clients", "client_id",
+                  l->client_id, "client_secret", l->client_secret, "grants", "*");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/catalog.json", dir);
+    int rc = json_dump_file(doc, path, JSON_INDENT(2)) == 0 ? 0 : -1;
+    json_decref(doc);
+    if (rc == 0)
+        chmod(path, 0600); /* it holds the generated secret */
+    return rc;
+}
+
+/* Start zerobus-emulator (beside this binary) on loopback and read its READY line. */
+static int start_local(const struct zs_config *c, const char *dir, struct local_emu *l)
+{
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "zerobus-station: cannot create %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    if (write_catalog(c, dir, l) != 0) {
+        fprintf(stderr, "zerobus-station: cannot write %s/catalog.json\n", dir);
+        return -1;
+    }
+    char self[4096], emu[4200], catalog[4200], data[4200];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return -1;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    *slash = '\0';
+    snprintf(emu, sizeof emu, "%s/zerobus-emulator", self);
+    snprintf(catalog, sizeof catalog, "%s/catalog.json", dir);
+    snprintf(data, sizeof data, "%s/data", dir);
+    int pipefd[2];
+    if (pipe(pipefd) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL); /* exec keeps the mask: give the child signals */
+        setpgid(0, 0); /* its own group: a Ctrl-C for the station must not stop it first */
+        dup2(pipefd[1], STDOUT_FILENO);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        execl(emu, emu, "--catalog", catalog, "--data", data, "--host", "127.0.0.1", "--port", "0",
+              "--http-port", "0", "--log-level", "warn", (char *)NULL);
+        fprintf(stderr, "zerobus-station: cannot run %s: %s\n", emu, strerror(errno));
+        _exit(127);
+    }
+    close(pipefd[1]);
+    if (pid < 0) {
+        close(pipefd[0]);
+        return -1;
+    }
+    l->pid = pid;
+    FILE *f = fdopen(pipefd[0], "r");
+    char line[256] = "";
+    int grpc = 0, http = 0;
+    if (f == NULL || fgets(line, sizeof line, f) == NULL ||
+        sscanf(line, "READY grpc=%d http=%d", &grpc, &http) != 2) {
+        fprintf(stderr, "zerobus-station: the local emulator did not start\n");
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    fclose(f);
+    snprintf(l->endpoint, sizeof l->endpoint, "http://127.0.0.1:%d", grpc);
+    snprintf(l->workspace_url, sizeof l->workspace_url, "http://127.0.0.1:%d", http);
+    zs_log(ZS_LOG_INFO, "app", "msg=\"local emulator\" grpc=%d http=%d rows=%s", grpc, http, data);
+    return 0;
+}
+
+static void stop_local(struct local_emu *l)
+{
+    if (l->pid <= 0)
+        return;
+    kill(l->pid, SIGTERM);
+    int st;
+    waitpid(l->pid, &st, 0);
+    l->pid = 0;
+}
+
+static void print_ready(uint16_t port, void *ctx)
+{
+    (void)ctx;
+    printf("READY http=%u\n", port);
+    fflush(stdout);
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    struct args a = {0};
+    struct zs_gateway_opts o = {
+        .host = "0.0.0.0", .port = 8000, .shutdown_ms = 10000, .on_ready = print_ready};
+    const char *local = NULL;
+    int rest = 0;
+    char **pass = calloc((size_t)argc + 1, sizeof *pass);
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long n;
+        if (strcmp(arg, "--host") == 0 && v) {
+            o.host = v;
+            i++;
+        } else if (strcmp(arg, "--port") == 0 && v && (n = strtol(v, NULL, 10)) >= 0 && n < 65536) {
+            o.port = (uint16_t)n;
+            i++;
+        } else if (strcmp(arg, "--workers") == 0 && v && (n = strtol(v, NULL, 10)) > 0 &&
+                   n <= 256) {
+            o.workers = (unsigned)n;
+            i++;
+        } else if (strcmp(arg, "--shutdown-ms") == 0 && v && (n = strtol(v, NULL, 10)) >= 0) {
+            o.shutdown_ms = (uint32_t)n;
+            i++;
+        } else if (strcmp(arg, "--eager") == 0) {
+            o.eager = true;
+        } else if (strcmp(arg, "--local") == 0 && v) {
+            local = v;
+            i++;
+        } else if (strcmp(arg, "--log-format") == 0 && v) {
+            zs_log_set_json(strcmp(v, "json") == 0);
+            i++;
+        } else if (strcmp(arg, "--log-level") == 0 && v) {
+            enum zs_log_level lvl;
+            if (zs_log_parse_level(v, &lvl) == ZS_OK)
+                zs_log_set_level(lvl);
+            i++;
+        } else {
+            pass[rest++] = argv[i];
+        }
+    }
+    int r = parse_args(rest, pass, usage_main, 0, &a);
+    free(pass);
+    if (r != 0)
+        return r > 0 ? 0 : EXIT_USAGE;
+    struct zs_config *c = load(&a);
+    if (c == NULL)
+        return 1;
+    /* SIGTERM/SIGINT are taken with sigwait by zs_gateway_run: block them in every thread. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    struct local_emu l = {0};
+    int rc = 1;
+    if (local != NULL) {
+        if (start_local(c, local, &l) != 0)
+            goto out;
+        c->server_endpoint = l.endpoint;
+        c->workspace_url = l.workspace_url;
+        c->workspace_id = "local";
+        free(c->client_id);
+        zs_free_secret(c->client_secret);
+        c->client_id = strdup(l.client_id);
+        c->client_secret = strdup(l.client_secret);
+    }
+    if (c->client_id == NULL || c->client_secret == NULL)
+        zs_log(ZS_LOG_WARN, "app",
+               "msg=\"no credentials: set DATABRICKS_CLIENT_ID and "
+               "DATABRICKS_CLIENT_SECRET (environment or .env)\"");
+    struct zs_err err;
+    char msg[600];
+    zs_err_clear(&err);
+    if (zs_gateway_run(c, &o, &err) != ZS_OK) {
+        fprintf(stderr, "zerobus-station: %s\n", zs_err_format(&err, msg, sizeof msg));
+        goto out;
+    }
+    rc = 0;
+out:
+    stop_local(&l);
+    zs_wipe(l.client_secret, sizeof l.client_secret);
+    zs_config_destroy(c);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fputs(usage_main, stderr);
-        return EXIT_USAGE;
+    if (argc < 2 || argv[1][0] == '-') {
+        if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+            fputs(usage_main, stdout);
+            return 0;
+        }
+        if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+            printf("zerobus-station %s\n", ZS_VERSION);
+            return 0;
+        }
+        return cmd_serve(argc - 1, argv + 1);
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
@@ -473,6 +723,8 @@ int main(int argc, char **argv)
         return cmd_proto(argc - 2, argv + 2);
     if (strcmp(cmd, "encode") == 0)
         return cmd_encode(argc - 2, argv + 2);
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(argc - 2, argv + 2);
     if (strcmp(cmd, "send") == 0)
         return cmd_send(argc - 2, argv + 2);
     if (strcmp(cmd, "help-config") == 0)

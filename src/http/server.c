@@ -59,6 +59,7 @@ struct zs_http_server {
     unsigned nconns; /* open connections (the cap counts these) */
     unsigned nalloc; /* connections not freed yet (closing ones still use the server) */
     int closing;
+    int draining;
     uint16_t port;
     http_parser_settings settings;
 };
@@ -407,7 +408,8 @@ static int on_body(http_parser *p, const char *at, size_t len)
 static int on_message_complete(http_parser *p)
 {
     struct conn *c = pconn(p);
-    c->req.body = (struct zs_slice){c->body.data, c->body.len};
+    /* Never a NULL pointer, even for an empty body: handlers do pointer arithmetic. */
+    c->req.body = (struct zs_slice){c->body.data ? c->body.data : (const uint8_t *)"", c->body.len};
     c->state = C_HANDLING;
     http_parser_pause(p, 1);
     return 0;
@@ -548,7 +550,7 @@ void zs_http_respond(struct zs_http_req *req, int status, const char *content_ty
         }
         return;
     }
-    int close_after = !c->keep_alive || c->srv->closing;
+    int close_after = !c->keep_alive || c->srv->closing || c->srv->draining;
     write_response(c, status, content_type, body, len, extra_headers, close_after);
     if (close_after || c->closing)
         return;
@@ -692,6 +694,33 @@ uint16_t zs_http_server_port(const struct zs_http_server *s)
     return s->port;
 }
 
+static void on_listener_drained(uv_handle_t *h)
+{
+    struct zs_http_server *s = h->data;
+    s->listener_open = 0;
+    if (s->closing && s->nalloc == 0)
+        zs_free(s);
+}
+
+void zs_http_server_drain(struct zs_http_server *s)
+{
+    if (s == NULL || s->draining || s->closing)
+        return;
+    s->draining = 1;
+    uv_close((uv_handle_t *)&s->listener, on_listener_drained);
+    /* Idle keep-alive connections are closed now; busy ones after their response. */
+    for (struct conn *c = s->conns, *next; c != NULL; c = next) {
+        next = c->next;
+        if (c->state == C_IDLE)
+            conn_close(c);
+    }
+}
+
+unsigned zs_http_server_connections(const struct zs_http_server *s)
+{
+    return s->nconns;
+}
+
 void zs_http_server_close(struct zs_http_server *s)
 {
     if (s == NULL || s->closing)
@@ -699,5 +728,8 @@ void zs_http_server_close(struct zs_http_server *s)
     s->closing = 1;
     while (s->conns != NULL)
         conn_close(s->conns);
-    uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+    if (!s->draining)
+        uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+    else if (!s->listener_open && s->nalloc == 0)
+        zs_free(s);
 }

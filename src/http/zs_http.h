@@ -72,6 +72,15 @@ ZS_MUST_CHECK zs_rc zs_http_server_start(uv_loop_t *loop, const struct zs_http_o
 uint16_t zs_http_server_port(const struct zs_http_server *s);
 
 /*
+ * Stop accepting connections; open ones are still served, and each response from now on
+ * carries "Connection: close". For graceful shutdown. Thread: the loop's.
+ */
+void zs_http_server_drain(struct zs_http_server *s);
+
+/* Open connections (for shutdown decisions). Thread: the loop's. */
+unsigned zs_http_server_connections(const struct zs_http_server *s);
+
+/*
  * Stop listening and close every connection (pending requests get no answer); the server
  * is freed when the loop has processed the closes. NULL does nothing. Thread: the loop's.
  */

@@ -1641,6 +1641,8 @@ zs_rc zs_transcode_at(struct zs_transcoder *tc, const struct zs_schema *s, const
         tc->scratch = p;
         tc->scratch_cap = s->root.frame_bytes;
     }
+    if (json == NULL) /* an empty body may come as NULL: NULL + 0 is undefined behavior */
+        json = (const uint8_t *)"";
     struct ctx c;
     c.start = json;
     c.p = json + *pos;

@@ -28,7 +28,7 @@ void zs_transcoder_destroy(struct zs_transcoder *tc);
 /*
  * Transcode one record: json[0..len) must hold exactly one JSON object (blanks around it
  * allowed). The protobuf bytes are appended to out.
- * json:    borrowed, need not be NUL-terminated.
+ * json:    borrowed, need not be NUL-terminated; may be NULL when len is 0.
  * out:     appended to; on error out->len is restored.
  * err:     on error, where = JSON path ("$.readings[3].temp"), msg = reason.
  * Returns: ZS_OK; ZS_EPARSE (not JSON); ZS_ESCHEMA (violates the schema: wrong type,

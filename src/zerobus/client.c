@@ -119,6 +119,12 @@ static zs_rc inbox_push(struct zs_zb_table *t, const struct zb_op *op)
 
 zs_rc zs_zb_submit(struct zs_zb_table *t, const void *rec, size_t len, zs_zb_done_fn fn, void *ctx)
 {
+    return zs_zb_submit_seq(t, rec, len, fn, ctx, NULL);
+}
+
+zs_rc zs_zb_submit_seq(struct zs_zb_table *t, const void *rec, size_t len, zs_zb_done_fn fn,
+                       void *ctx, uint64_t *out_seq)
+{
     struct zs_zb *z = t->z;
     if (atomic_load(&z->stopping))
         return ZS_ECANCELED;
@@ -138,6 +144,8 @@ zs_rc zs_zb_submit(struct zs_zb_table *t, const void *rec, size_t len, zs_zb_don
     if (rc == ZS_OK) {
         atomic_fetch_add(&t->outstanding, 1);
         atomic_fetch_add(&t->outstanding_bytes, len);
+        if (out_seq != NULL)
+            *out_seq = op.rec.seq;
     }
     pthread_mutex_unlock(&t->lock);
     if (rc != ZS_OK)
@@ -190,6 +198,8 @@ void zs_zb_table_state(struct zs_zb_table *t, struct zs_zb_table_state *out)
     out->recoveries = atomic_load(&t->recoveries);
     out->replayed = atomic_load(&t->replayed);
     out->streams_opened = atomic_load(&t->streams_opened);
+    out->last_ok_ms = atomic_load(&t->last_ok_ms);
+    out->last_fail_ms = atomic_load(&t->last_fail_ms);
 }
 
 void zb_client_token_ready(struct zs_zb *z, const char *table, const char *token, int http_status,

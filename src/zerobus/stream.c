@@ -96,6 +96,7 @@ static void complete(struct zb_stream *s, struct zb_rec *r, zs_rc rc, const char
     atomic_fetch_sub(&t->outstanding, 1);
     atomic_fetch_sub(&t->outstanding_bytes, r->len);
     atomic_fetch_add(rc == ZS_OK ? &t->acked : &t->failed, 1);
+    atomic_store(rc == ZS_OK ? &t->last_ok_ms : &t->last_fail_ms, t->z->now_ms());
     for (struct zb_flush *f = t->flushes; f != NULL; f = f->next)
         if (r->seq <= f->seq && f->remaining > 0)
             f->remaining--;

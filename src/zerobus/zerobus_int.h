@@ -131,6 +131,7 @@ struct zs_zb_table {
     uint64_t next_seq;
     atomic_ullong outstanding, outstanding_bytes; /* submitted, not completed (the window) */
     atomic_ullong acked, failed, recoveries, replayed, streams_opened;
+    atomic_llong last_ok_ms, last_fail_ms;
     uint64_t completed_seq_count;
     struct zb_flush *flushes;
     char last_error[256];

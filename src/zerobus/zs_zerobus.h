@@ -75,6 +75,11 @@ ZS_MUST_CHECK zs_rc zs_zb_table_add(struct zs_zb *z, const char *table_name, int
 ZS_MUST_CHECK zs_rc zs_zb_submit(struct zs_zb_table *t, const void *rec, size_t len,
                                  zs_zb_done_fn fn, void *ctx);
 
+/* The same, also returning the record's sequence number in its table (1, 2, ...), the
+ * "offset" the gateway reports. out_seq may be NULL. */
+ZS_MUST_CHECK zs_rc zs_zb_submit_seq(struct zs_zb_table *t, const void *rec, size_t len,
+                                     zs_zb_done_fn fn, void *ctx, uint64_t *out_seq);
+
 /*
  * Complete fn once every record submitted to t before this call is acknowledged (ZS_OK),
  * or failed, or timeout_ms passed (ZS_ETIMEDOUT). 0 = the flush_timeout_ms option.
@@ -92,6 +97,8 @@ struct zs_zb_table_state {
     uint64_t recoveries;    /* streams reopened after an error or close signal */
     uint64_t replayed;      /* records sent again on a new stream */
     uint64_t streams_opened;
+    long long last_ok_ms;   /* monotonic ms of the last acknowledged record, 0 if none */
+    long long last_fail_ms; /* of the last failed record, 0 if none */
 };
 
 /* A snapshot of the table's counters (consistent enough for health and metrics). Any thread. */

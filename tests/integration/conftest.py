@@ -158,3 +158,47 @@ def emulator_factory(tmp_path):
     for e in started:
         if e.proc.p.poll() is None:
             e.stop()
+
+
+class Station:
+    """zerobus-station serving on an ephemeral port (READY http=PORT)."""
+
+    def __init__(self, config, env_file, *args):
+        self.proc = Proc(VALGRIND + [STATION, "--config", str(config), "--env-file", str(env_file),
+                                     "--host", "127.0.0.1", "--port", "0", "--workers", "2"] +
+                         list(args))
+        self.port = self.proc.ports["http"]
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers=headers or {"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout * TIMEOUT_MULT) as r:
+                return r.status, json.loads(r.read() or b"{}"), dict(r.headers)
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                body = {"raw": raw.decode(errors="replace")}
+            return e.code, body, dict(e.headers)
+
+    def stop(self):
+        return self.proc.stop()
+
+
+@pytest.fixture
+def station_factory():
+    started = []
+
+    def make(config, env_file, *args):
+        s = Station(config, env_file, *args)
+        started.append(s)
+        return s
+
+    yield make
+    for s in started:
+        if s.proc.p.poll() is None:
+            s.stop()

@@ -484,6 +484,13 @@ static void test_syntax_errors(void **state)
 {
     (void)state;
     check_err(all, "", ZS_EPARSE, "$", "empty input");
+    {
+        struct zs_buf out;
+        struct zs_err err;
+        zs_buf_init(&out, 64);
+        assert_rc(zs_transcode(tc, all, NULL, 0, &out, &err), ZS_EPARSE); /* NULL, 0: no UB */
+        zs_buf_release(&out);
+    }
     check_err(all, "   ", ZS_EPARSE, "$", "empty input");
     check_err(all, "{", ZS_EPARSE, "$", "unexpected end of input");
     check_err(all, "{\"c_int\": 1,}", ZS_EPARSE, "$", "expected a string key");
