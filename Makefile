@@ -9,10 +9,11 @@ all:
 	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF
 	cmake --build build/release -j$(JOBS)
 
-# The service on its embedded default. Until the gateway lands this validates and
-# describes the example configuration.
+# The service on its embedded default: the gateway on :8000 in front of a local
+# zerobus-emulator (no Databricks account needed); rows land in ./local-data/data/.
+PORT ?= 8000
 run: all
-	./build/release/src/zerobus-station check --config $(CONFIG)
+	./build/release/src/zerobus-station --config $(CONFIG) --port $(PORT) --local ./local-data
 
 # Everything CI runs: format, clang-14 ASan+UBSan with libFuzzer corpus replay,
 # then gcc-12 with -Werror (tests and corpus replay without sanitizers).
