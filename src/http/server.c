@@ -15,6 +15,7 @@
 
 #include "core/zs_log.h"
 #include "core/zs_mem.h"
+#include "http/http_int.h"
 #include "http/zs_http.h"
 
 enum conn_state { C_IDLE, C_READING, C_HANDLING };
@@ -46,6 +47,7 @@ struct conn {
     struct zs_buf in; /* bytes read but not parsed yet (after a pause) */
     char rbuf[16384];
     struct zs_http_req req;
+    struct zs_buf *fake_out; /* fake transport (tests, fuzzing): writes land here */
 };
 
 struct zs_http_server {
@@ -232,6 +234,12 @@ static void write_raw(struct conn *c, const char *head, size_t hlen, const void 
 {
     if (c->closing)
         return;
+    if (c->fake_out != NULL) {
+        if (zs_buf_append(c->fake_out, head, hlen) != ZS_OK ||
+            zs_buf_append(c->fake_out, body, blen) != ZS_OK || close_after)
+            conn_close(c);
+        return;
+    }
     struct wreq *r = zs_alloc(sizeof *r + hlen + blen);
     if (r == NULL) {
         conn_close(c);
@@ -272,7 +280,8 @@ static void refuse(struct conn *c, int status, const char *why)
     char body[512];
     int n = snprintf(body, sizeof body, "{\"error\":\"%s\",\"status_code\":%d}", why, status);
     c->state = C_HANDLING; /* stop parsing */
-    uv_read_stop((uv_stream_t *)&c->tcp);
+    if (c->fake_out == NULL)
+        uv_read_stop((uv_stream_t *)&c->tcp);
     write_response(c, status, "application/json", body, (size_t)n, NULL, 1);
 }
 
@@ -444,6 +453,8 @@ static void conn_close(struct conn *c)
     if (c->closing)
         return;
     c->closing = 1;
+    if (c->fake_out != NULL)
+        return; /* freed by zs_http__fake_destroy */
     struct zs_http_server *s = c->srv;
     if (c->prev)
         c->prev->next = c->next;
@@ -496,7 +507,8 @@ static void feed(struct conn *c, const char *data, size_t len)
             conn_close(c);
             return;
         }
-        uv_read_stop((uv_stream_t *)&c->tcp);
+        if (c->fake_out == NULL)
+            uv_read_stop((uv_stream_t *)&c->tcp);
         uv_timer_stop(&c->timer);
         c->handler_owes = 1;
         c->req.conn = c;
@@ -534,7 +546,8 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 
 static void start_reading(struct conn *c)
 {
-    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    if (c->fake_out == NULL)
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
 void zs_http_respond(struct zs_http_req *req, int status, const char *content_type,
@@ -543,6 +556,8 @@ void zs_http_respond(struct zs_http_req *req, int status, const char *content_ty
     struct conn *c = req->conn;
     c->handler_owes = 0;
     if (c->closing) {
+        if (c->fake_out != NULL)
+            return;
         /* The client went away while the handler ran: finish freeing now. */
         if (c->handles == 0) {
             c->handles = 1;
@@ -732,4 +747,87 @@ void zs_http_server_close(struct zs_http_server *s)
         uv_close((uv_handle_t *)&s->listener, on_listener_closed);
     else if (!s->listener_open && s->nalloc == 0)
         zs_free(s);
+}
+
+/* ---------------------------------------------------------------- fake transport */
+
+struct zs_http_fake {
+    struct zs_http_server srv;
+    struct conn *c;
+    struct zs_buf out;
+};
+
+struct zs_http_fake *zs_http__fake_create(uv_loop_t *loop, const struct zs_http_opts *o,
+                                          zs_http_handler_fn fn, void *ctx)
+{
+    struct zs_http_fake *f = zs_xcalloc(1, sizeof *f);
+    struct zs_http_server *s = &f->srv;
+    s->loop = loop;
+    s->o = *o;
+    s->o.max_header_bytes = o->max_header_bytes ? o->max_header_bytes : 16384;
+    s->o.max_body_bytes = o->max_body_bytes ? o->max_body_bytes : 10u << 20;
+    s->o.request_timeout_ms = o->request_timeout_ms ? o->request_timeout_ms : 30000;
+    s->o.idle_timeout_ms = o->idle_timeout_ms ? o->idle_timeout_ms : 60000;
+    s->fn = fn;
+    s->ctx = ctx;
+    http_parser_settings_init(&s->settings);
+    s->settings.on_message_begin = on_message_begin;
+    s->settings.on_url = on_url;
+    s->settings.on_header_field = on_header_field;
+    s->settings.on_header_value = on_header_value;
+    s->settings.on_headers_complete = on_headers_complete;
+    s->settings.on_body = on_body;
+    s->settings.on_message_complete = on_message_complete;
+    zs_buf_init(&f->out, 64u << 20);
+    struct conn *c = zs_xcalloc(1, sizeof *c);
+    c->srv = s;
+    c->fake_out = &f->out;
+    uv_timer_init(loop, &c->timer);
+    c->timer.data = c;
+    zs_buf_init(&c->hdr, s->o.max_header_bytes);
+    zs_buf_init(&c->body, s->o.max_body_bytes);
+    zs_buf_init(&c->in, s->o.max_header_bytes + s->o.max_body_bytes + 65536);
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    c->req.peer_loopback = 1;
+    f->c = c;
+    return f;
+}
+
+int zs_http__fake_feed(struct zs_http_fake *f, const uint8_t *p, size_t n)
+{
+    struct conn *c = f->c;
+    if (c->closing)
+        return -1;
+    if (c->state == C_HANDLING) { /* a request is with its handler: bytes wait, as unread */
+        if (zs_buf_append(&c->in, p, n) != ZS_OK)
+            conn_close(c);
+        return c->closing ? -1 : 0;
+    }
+    if (n > 0)
+        feed(c, (const char *)p, n);
+    return c->closing ? -1 : 0;
+}
+
+const struct zs_buf *zs_http__fake_output(const struct zs_http_fake *f)
+{
+    return &f->out;
+}
+
+int zs_http__fake_closed(const struct zs_http_fake *f)
+{
+    return f->c->closing;
+}
+
+void zs_http__fake_destroy(struct zs_http_fake *f)
+{
+    struct conn *c = f->c;
+    uv_timer_stop(&c->timer);
+    uv_close((uv_handle_t *)&c->timer, NULL);
+    zs_buf_release(&c->hdr);
+    zs_buf_release(&c->body);
+    zs_buf_release(&c->in);
+    zs_buf_release(&f->out);
+    zs_free(c);
+    zs_free(f);
 }

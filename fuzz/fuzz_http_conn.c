@@ -1,0 +1,85 @@
+/*
+ * Fuzz the HTTP connection state machine through its fake transport: byte 0 seeds where
+ * the rest is split into reads. The handler answers at once, or (path "/d") holds the
+ * request and answers before the next read, so pipelined requests wait behind it.
+ * Checks: every response is a well-formed status line, at most one per request handled
+ * plus one refusal, and nothing crashes or leaks.
+ */
+#include "zs_fuzz.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/http_int.h"
+
+static struct zs_http_req *held;
+static int handled;
+
+static void handler(struct zs_http_req *r, void *ctx)
+{
+    (void)ctx;
+    handled++;
+    if (r->path.len == 2 && memcmp(r->path.ptr, "/d", 2) == 0 && held == NULL) {
+        held = r;
+        return;
+    }
+    char q[32];
+    if (zs_http_query_param(r->query, "wait_for_ack", q, sizeof q) != ZS_OK)
+        q[0] = '\0';
+    (void)zs_http_req_header(r, "content-type");
+    zs_http_respond(r, 200, "text/plain", r->body.ptr, r->body.len > 64 ? 64 : r->body.len, NULL);
+}
+
+static size_t count_responses(const struct zs_buf *b)
+{
+    size_t n = 0;
+    for (size_t i = 0; i + 9 <= b->len; i++)
+        if (memcmp(b->data + i, "HTTP/1.1 ", 9) == 0 && (i == 0 || b->data[i - 1] == '\n'))
+            n++;
+    return n;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static uv_loop_t loop;
+    static int init;
+    if (!init) {
+        uv_loop_init(&loop);
+        init = 1;
+    }
+    if (size == 0)
+        return 0;
+    struct zs_http_opts o = {.max_header_bytes = 1024, .max_body_bytes = 4096};
+    struct zs_http_fake *f = zs_http__fake_create(&loop, &o, handler, NULL);
+    handled = 0;
+    held = NULL;
+    unsigned seed = data[0] * 2654435761u + 1;
+    size_t pos = 1;
+    while (pos < size) {
+        seed = seed * 1103515245u + 12345u;
+        size_t n = 1 + (seed >> 16) % 64;
+        if (n > size - pos)
+            n = size - pos;
+        if (held != NULL) {
+            struct zs_http_req *r = held;
+            held = NULL;
+            zs_http_respond(r, 202, NULL, "", 0, "X-Held: 1\r\n");
+        }
+        if (zs_http__fake_feed(f, data + pos, n) != 0)
+            break;
+        pos += n;
+    }
+    if (held != NULL) {
+        struct zs_http_req *r = held;
+        held = NULL;
+        zs_http_respond(r, 202, NULL, "", 0, NULL);
+    }
+    const struct zs_buf *out = zs_http__fake_output(f);
+    if (out->len > 0 && (out->len < 12 || memcmp(out->data, "HTTP/1.1 ", 9) != 0))
+        abort();                                    /* output is responses, from its first byte */
+    if (count_responses(out) > (size_t)handled + 2) /* + a 100-continue + one refusal */
+        abort();
+    zs_http__fake_destroy(f);
+    uv_run(&loop, UV_RUN_NOWAIT); /* let the timer close */
+    return 0;
+}
