@@ -259,3 +259,22 @@ def test_local_mode(tmp_path):
         assert json.loads(f.readline()) == {"device_name": "sensor-001", "temp": 25, "humidity": 60}
     catalog = (tmp_path / "local" / "catalog.json").read_text()
     assert T1 in catalog and oct(os.stat(tmp_path / "local" / "catalog.json").st_mode)[-3:] == "600"
+
+
+def test_pipelined_requests_answer_in_order(env):
+    """A parked wait_for_ack request holds back the responses behind it on its connection."""
+    e, s = env(emu_args=("--ack-delay-ms", "200"))
+    body = b'{"device_name": "p", "temp": 1, "humidity": 2}'
+    req = lambda q: (b"POST /ingest/station_one%s HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                     b"application/json\r\nContent-Length: %d\r\n\r\n%s" % (q, len(body), body))
+    with socket.create_connection(("127.0.0.1", s.port), timeout=10 * TIMEOUT_MULT) as so:
+        so.sendall(req(b"?wait_for_ack=true") + req(b"") + b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while data.count(b"HTTP/1.1 ") < 3:
+            chunk = so.recv(65536)
+            assert chunk, data
+            data += chunk
+    starts = [data.index(b"HTTP/1.1 200"), data.index(b"HTTP/1.1 202")]
+    assert starts[0] < starts[1], data  # the durable answer first, in request order
+    assert b'"wait_for_ack":true' in data.split(b"HTTP/1.1 202")[0]
+    assert data.count(b"\r\nDate: ") == 3
