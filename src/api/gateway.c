@@ -362,22 +362,15 @@ static void handle(struct zs_http_req *r, void *ctx)
     struct gateway *g = w->g;
     int get = strcmp(r->method, "GET") == 0, post_m = strcmp(r->method, "POST") == 0;
     struct zs_slice key;
-    if (path_prefix(r, "/ingest/", &key)) {
+    int ingest = path_prefix(r, "/ingest/", &key);
+    if (ingest || path_prefix(r, "/flush/", &key)) {
         const struct gw_table *t = find_table(g, key.ptr, key.len);
         if (t == NULL)
             not_found_table(r, key.ptr, key.len);
         else if (!post_m)
             reply_error(r, 405, "use POST", NULL, "Allow: POST\r\n");
-        else
+        else if (ingest)
             handle_ingest(w, r, t);
-        return;
-    }
-    if (path_prefix(r, "/flush/", &key)) {
-        const struct gw_table *t = find_table(g, key.ptr, key.len);
-        if (t == NULL)
-            not_found_table(r, key.ptr, key.len);
-        else if (!post_m)
-            reply_error(r, 405, "use POST", NULL, "Allow: POST\r\n");
         else
             handle_flush(w, r, t);
         return;
@@ -457,11 +450,10 @@ static void wait_parked(struct gateway *g, long long until)
         usleep(2000);
 }
 
-zs_rc zs_gateway_run(const struct zs_config *c, const struct zs_gateway_opts *o, struct zs_err *err)
+void zs_api_zb_opts(const struct zs_config *c, struct zs_zb_opts *out)
 {
-    struct gateway g = {.c = c, .o = o};
     const struct zs_station_opts *so = &c->station;
-    struct zs_zb_opts zo = {
+    *out = (struct zs_zb_opts){
         .endpoint = c->server_endpoint,
         .tls_ca_file = c->tls_ca_file,
         .workspace_url = c->workspace_url,
@@ -480,6 +472,13 @@ zs_rc zs_gateway_run(const struct zs_config *c, const struct zs_gateway_opts *o,
         .ack_timeout_ms = (uint32_t)so->ack_timeout_ms,
         .flush_timeout_ms = (uint32_t)so->flush_timeout_ms,
     };
+}
+
+zs_rc zs_gateway_run(const struct zs_config *c, const struct zs_gateway_opts *o, struct zs_err *err)
+{
+    struct gateway g = {.c = c, .o = o};
+    struct zs_zb_opts zo;
+    zs_api_zb_opts(c, &zo);
     zs_rc rc = zs_zb_create(&zo, &g.zb, err);
     if (rc != ZS_OK)
         return rc;

@@ -13,6 +13,7 @@
 #include "config/zs_config.h"
 #include "core/zs_buf.h"
 #include "core/zs_err.h"
+#include "zerobus/zs_zerobus.h"
 
 struct zs_gateway_opts {
     const char *host;     /* "0.0.0.0" like the original */
@@ -31,6 +32,13 @@ struct zs_gateway_opts {
  */
 ZS_MUST_CHECK zs_rc zs_gateway_run(const struct zs_config *c, const struct zs_gateway_opts *o,
                                    struct zs_err *err);
+
+/*
+ * Fill *out with the Zerobus client options of c (credentials, endpoint, the station
+ * section's stream, batch, in-flight and recovery settings). The strings point into c,
+ * which must outlive *out. Never fails.
+ */
+void zs_api_zb_opts(const struct zs_config *c, struct zs_zb_opts *out);
 
 /* OpenAPI 3.1 document for the configured tables (openapi.c). */
 ZS_MUST_CHECK zs_rc zs_api_openapi(const struct zs_config *c, struct zs_buf *out);

@@ -380,26 +380,12 @@ static int cmd_send(int argc, char **argv)
     if (in != stdin)
         fclose(in);
     zs_transcoder_destroy(tc);
-    const struct zs_station_opts *so = &c->station;
-    struct zs_zb_opts o = {
-        .endpoint = c->server_endpoint,
-        .tls_ca_file = c->tls_ca_file,
-        .workspace_url = c->workspace_url,
-        .workspace_id = c->workspace_id,
-        .client_id = c->client_id,
-        .client_secret = c->client_secret,
-        .streams_per_table = (uint32_t)(a.streams > 0 ? a.streams : so->streams_per_table),
-        .linger_ms = (uint32_t)(a.linger_ms > 0 ? a.linger_ms : so->linger_ms),
-        .max_batch_records = (uint32_t)so->max_batch_records,
-        .max_batch_bytes = (size_t)so->max_batch_bytes,
-        .max_inflight_records = (uint32_t)so->max_inflight_records,
-        .max_inflight_bytes = (size_t)so->max_inflight_bytes,
-        .recovery_timeout_ms = (uint32_t)so->recovery_timeout_ms,
-        .recovery_backoff_ms = (uint32_t)so->recovery_backoff_ms,
-        .recovery_retries = so->recovery_retries == 0 ? UINT32_MAX : (uint32_t)so->recovery_retries,
-        .ack_timeout_ms = (uint32_t)so->ack_timeout_ms,
-        .flush_timeout_ms = (uint32_t)so->flush_timeout_ms,
-    };
+    struct zs_zb_opts o;
+    zs_api_zb_opts(c, &o);
+    if (a.streams > 0)
+        o.streams_per_table = (uint32_t)a.streams;
+    if (a.linger_ms > 0)
+        o.linger_ms = (uint32_t)a.linger_ms;
     struct zs_zb *z = NULL;
     struct zs_zb_table *zt = NULL;
     struct zs_err err;

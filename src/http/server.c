@@ -634,20 +634,12 @@ static void on_connection(uv_stream_t *ls, int status)
 
 /* ---------------------------------------------------------------- server */
 
-zs_rc zs_http_server_start(uv_loop_t *loop, const struct zs_http_opts *opts, zs_http_handler_fn fn,
-                           void *ctx, struct zs_http_server **out, struct zs_err *err)
+/* Options with their defaults filled in, and the parser callbacks. */
+static void server_init(struct zs_http_server *s, uv_loop_t *loop, const struct zs_http_opts *o,
+                        zs_http_handler_fn fn, void *ctx)
 {
-    struct sockaddr_storage ss;
-    const char *host = opts->host ? opts->host : "127.0.0.1";
-    memset(&ss, 0, sizeof ss);
-    if (uv_ip4_addr(host, opts->port, (struct sockaddr_in *)&ss) != 0 &&
-        uv_ip6_addr(host, opts->port, (struct sockaddr_in6 *)&ss) != 0)
-        return zs_err_set(err, ZS_EINVAL, NULL, "bad listen address \"%s\"", host);
-    struct zs_http_server *s = zs_calloc(1, sizeof *s);
-    if (s == NULL)
-        return ZS_ENOMEM;
     s->loop = loop;
-    s->o = *opts;
+    s->o = *o;
     if (!s->o.max_header_bytes)
         s->o.max_header_bytes = 16384;
     if (!s->o.max_body_bytes)
@@ -668,6 +660,21 @@ zs_rc zs_http_server_start(uv_loop_t *loop, const struct zs_http_opts *opts, zs_
     s->settings.on_headers_complete = on_headers_complete;
     s->settings.on_body = on_body;
     s->settings.on_message_complete = on_message_complete;
+}
+
+zs_rc zs_http_server_start(uv_loop_t *loop, const struct zs_http_opts *opts, zs_http_handler_fn fn,
+                           void *ctx, struct zs_http_server **out, struct zs_err *err)
+{
+    struct sockaddr_storage ss;
+    const char *host = opts->host ? opts->host : "127.0.0.1";
+    memset(&ss, 0, sizeof ss);
+    if (uv_ip4_addr(host, opts->port, (struct sockaddr_in *)&ss) != 0 &&
+        uv_ip6_addr(host, opts->port, (struct sockaddr_in6 *)&ss) != 0)
+        return zs_err_set(err, ZS_EINVAL, NULL, "bad listen address \"%s\"", host);
+    struct zs_http_server *s = zs_calloc(1, sizeof *s);
+    if (s == NULL)
+        return ZS_ENOMEM;
+    server_init(s, loop, opts, fn, ctx);
 
     /* Own socket so SO_REUSEPORT is set before bind (one listener per worker loop). */
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
@@ -762,22 +769,7 @@ struct zs_http_fake *zs_http__fake_create(uv_loop_t *loop, const struct zs_http_
 {
     struct zs_http_fake *f = zs_xcalloc(1, sizeof *f);
     struct zs_http_server *s = &f->srv;
-    s->loop = loop;
-    s->o = *o;
-    s->o.max_header_bytes = o->max_header_bytes ? o->max_header_bytes : 16384;
-    s->o.max_body_bytes = o->max_body_bytes ? o->max_body_bytes : 10u << 20;
-    s->o.request_timeout_ms = o->request_timeout_ms ? o->request_timeout_ms : 30000;
-    s->o.idle_timeout_ms = o->idle_timeout_ms ? o->idle_timeout_ms : 60000;
-    s->fn = fn;
-    s->ctx = ctx;
-    http_parser_settings_init(&s->settings);
-    s->settings.on_message_begin = on_message_begin;
-    s->settings.on_url = on_url;
-    s->settings.on_header_field = on_header_field;
-    s->settings.on_header_value = on_header_value;
-    s->settings.on_headers_complete = on_headers_complete;
-    s->settings.on_body = on_body;
-    s->settings.on_message_complete = on_message_complete;
+    server_init(s, loop, o, fn, ctx);
     zs_buf_init(&f->out, 64u << 20);
     struct conn *c = zs_xcalloc(1, sizeof *c);
     c->srv = s;
