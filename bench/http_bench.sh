@@ -11,7 +11,7 @@ SOAK=${2:-0}
 B=build/release
 cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF > /dev/null
 cmake --build $B -j"$(nproc)" > /dev/null
-ulimit -n 65536 || true
+ulimit -n "$(ulimit -Hn)" || true
 TMP=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2> /dev/null || true; done; wait 2> /dev/null || true; rm -rf "$TMP"; }
@@ -25,7 +25,7 @@ ready() { # FILE KEY: wait (bounded) for "READY ... KEY=PORT", print PORT
   echo "not ready: $1" >&2; exit 1
 }
 
-start_pair() { # ACK_DELAY_MS MAX_INFLIGHT
+start_pair() { # ACK_DELAY_MS MAX_INFLIGHT [LINGER]
   cat > "$TMP/catalog.json" << JSON
 {"tables": {"main.zerobus.station_one": {"columns": [{"name": "device_name", "type": "STRING"},
  {"name": "temp", "type": "INT"}, {"name": "humidity", "type": "BIGINT"}]}},
@@ -36,12 +36,12 @@ JSON
   PIDS+=($!)
   local g h
   g=$(ready "$TMP/emu.out" grpc); h=$(ready "$TMP/emu.out" http)
-  python3 - "$g" "$h" "$2" > "$TMP/config.json" << 'PY'
+  python3 - "$g" "$h" "$2" "${3:-5ms}" > "$TMP/config.json" << 'PY'
 import json, sys
 c = json.load(open("examples/config.json"))
 c["databricks"] = {"server_endpoint": "http://127.0.0.1:" + sys.argv[1],
                    "workspace_url": "http://127.0.0.1:" + sys.argv[2]}
-c["station"] = {"max_inflight_records": int(sys.argv[3])}
+c["station"] = {"max_inflight_records": int(sys.argv[3]), "linger_ms": sys.argv[4]}
 print(json.dumps(c))
 PY
   printf 'DATABRICKS_CLIENT_ID=bench\nDATABRICKS_CLIENT_SECRET=bench\n' > "$TMP/.env"
@@ -54,9 +54,9 @@ PY
 
 stop_pair() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2> /dev/null || true; done; wait 2> /dev/null || true; PIDS=(); rm -f "$TMP"/*.out; }
 
-run_wrk() { # LABEL CONNS URL
+run_wrk() { # LABEL CONNS URL (wrk's 2 threads share the 2 cores with the servers)
   echo "== $1 (c=$2, ${SECS}s)"
-  wrk -t 1 -c "$2" -d "${SECS}s" --latency -s bench/post.lua "$3" | \
+  wrk -t 2 -c "$2" -d "${SECS}s" --latency -s bench/post.lua "$3" | \
     grep -E "Requests/sec|Latency |  50%|  90%|  99%|Non-2xx|Socket errors|requests in"
 }
 
@@ -74,15 +74,18 @@ run_wrk "station async, wait_for_ack=false" 512 "http://127.0.0.1:$PORT/ingest/s
 echo "station RSS after async runs: $(ps -o rss= -p "$STATION_PID") KiB"
 stop_pair
 
-start_pair 150 1000000
-run_wrk "station durable, wait_for_ack=true, emulator ack delay 150 ms" 2000 \
-  "http://127.0.0.1:$PORT/ingest/station_one?wait_for_ack=true"
-stop_pair
+for linger in 5ms 0ms; do
+  start_pair 150 1000000 $linger
+  run_wrk "station durable, wait_for_ack=true, emulator ack delay 150 ms, linger_ms $linger" 2000 \
+    "http://127.0.0.1:$PORT/ingest/station_one?wait_for_ack=true"
+  echo "station RSS: $(ps -o rss= -p "$STATION_PID") KiB"
+  stop_pair
+done
 
 if [ "$SOAK" -gt 0 ]; then
   start_pair 0 1000000
   echo "== RSS soak: async c=64 for ${SOAK}s, RSS every 30 s (KiB)"
-  wrk -t 1 -c 64 -d "${SOAK}s" -s bench/post.lua "http://127.0.0.1:$PORT/ingest/station_one" > "$TMP/soak.txt" &
+  wrk -t 2 -c 64 -d "${SOAK}s" -s bench/post.lua "http://127.0.0.1:$PORT/ingest/station_one" > "$TMP/soak.txt" &
   W=$!
   while kill -0 $W 2> /dev/null; do echo "  rss $(ps -o rss= -p "$STATION_PID")"; sleep 30; done
   grep -E "Requests/sec" "$TMP/soak.txt"

@@ -27,6 +27,7 @@ struct gateway;
 struct gw_table {
     const struct zs_table_cfg *cfg;
     struct zs_zb_table *zt;
+    char *key_json; /* cfg->key as a quoted JSON string, for the hot-path replies */
 };
 
 enum park_kind { PARK_INGEST, PARK_FLUSH };
@@ -91,6 +92,26 @@ static void reply_error(struct zs_http_req *r, int status, const char *msg, cons
     reply_json(r, status, j, extra);
 }
 
+/*
+ * The success body of /ingest and /flush, formatted directly: jansson's pack and dump
+ * were 8% of the station's CPU per durable request.
+ */
+static void reply_ok(struct zs_http_req *r, int status, const struct gw_table *t, const char *msg,
+                     int wait, const uint64_t *offset)
+{
+    char body[512], tail[96] = "";
+    if (wait >= 0)
+        snprintf(tail, sizeof tail, ",\"wait_for_ack\":%s,\"offset\":%llu", wait ? "true" : "false",
+                 (unsigned long long)*offset);
+    int n =
+        snprintf(body, sizeof body, "{\"status\":\"success\",\"table\":%s,\"message\":\"%s\"%s}",
+                 t->key_json, msg, tail);
+    if (n > 0 && (size_t)n < sizeof body)
+        zs_http_respond(r, status, "application/json", body, (size_t)n, NULL);
+    else
+        reply_error(r, 500, "response too large", NULL, NULL);
+}
+
 static const struct gw_table *find_table(struct gateway *g, const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < g->ntables; i++)
@@ -131,19 +152,12 @@ static void on_parked_done(void *ctx, zs_rc rc, const char *reason, bool retryab
 static void answer_parked(struct parked *p)
 {
     struct zs_http_req *r = p->req;
-    const char *key = p->t->cfg->key;
     if (p->rc == ZS_OK) {
         if (p->kind == PARK_INGEST)
-            reply_json(r, 200,
-                       json_pack("{s:s, s:s, s:s, s:b, s:I}", "status", "success", "table", key,
-                                 "message", "Record ingested and acknowledged by Zerobus",
-                                 "wait_for_ack", 1, "offset", (json_int_t)p->seq),
-                       NULL);
+            reply_ok(r, 200, p->t, "Record ingested and acknowledged by Zerobus", 1, &p->seq);
         else
-            reply_json(r, 200,
-                       json_pack("{s:s, s:s, s:s}", "status", "success", "table", key, "message",
-                                 "Every record accepted before the flush is acknowledged"),
-                       NULL);
+            reply_ok(r, 200, p->t, "Every record accepted before the flush is acknowledged", -1,
+                     NULL);
     } else if (p->rc == ZS_ETIMEDOUT) {
         reply_error(r, 504, p->reason[0] ? p->reason : "timed out waiting for Zerobus", NULL, NULL);
     } else if (p->retryable) {
@@ -336,11 +350,7 @@ static void handle_ingest(struct worker *w, struct zs_http_req *r, const struct 
         atomic_fetch_add(&g->parked, 1);
         return; /* answered by answer_parked */
     }
-    reply_json(r, 202,
-               json_pack("{s:s, s:s, s:s, s:b, s:I}", "status", "success", "table", t->cfg->key,
-                         "message", "Record queued for ingestion", "wait_for_ack", 0, "offset",
-                         (json_int_t)seq),
-               NULL);
+    reply_ok(r, 202, t, "Record queued for ingestion", 0, &seq);
 }
 
 static void handle_flush(struct worker *w, struct zs_http_req *r, const struct gw_table *t)
@@ -488,6 +498,11 @@ zs_rc zs_gateway_run(const struct zs_config *c, const struct zs_gateway_opts *o,
         struct zs_buf d;
         zs_buf_init(&d, 1 << 24);
         g.tables[i].cfg = &c->tables[i];
+        json_t *k = json_string(c->tables[i].key);
+        g.tables[i].key_json = k ? json_dumps(k, JSON_ENCODE_ANY) : NULL;
+        json_decref(k);
+        if (g.tables[i].key_json == NULL)
+            g.tables[i].key_json = zs_xstrdup("\"\"");
         if (c->tables[i].record_type == ZS_RECORD_PROTO)
             rc = zs_schema_descriptor(c->tables[i].schema, &d);
         if (rc == ZS_OK)
@@ -543,6 +558,8 @@ zs_rc zs_gateway_run(const struct zs_config *c, const struct zs_gateway_opts *o,
         pthread_mutex_destroy(&w->lock);
     }
     free(g.w);
+    for (size_t i = 0; g.tables != NULL && i < c->ntables; i++)
+        free(g.tables[i].key_json);
     free(g.tables);
     zs_log(ZS_LOG_INFO, "api", "msg=\"stopped\"");
     return rc;

@@ -24,6 +24,9 @@ struct hoff {
     size_t name_off, name_len, value_off, value_len;
 };
 
+/* Bytes kept from a client while one of its requests is parked, before reading stops. */
+#define PARKED_READ_MAX (64u * 1024)
+
 struct conn {
     uv_tcp_t tcp; /* handle.data = this */
     uv_timer_t timer;
@@ -39,6 +42,8 @@ struct conn {
     int cl_count;     /* Content-Length headers seen */
     int te_seen;
     int last_was_value;
+    int reading;  /* uv_read_start in effect */
+    int peer_eof; /* the client half-closed while a request was parked */
     size_t nh;
     size_t url_off, url_len;
     struct hoff hoff[ZS_HTTP_MAX_HEADERS];
@@ -274,14 +279,21 @@ static void write_response(struct conn *c, int status, const char *ctype, const 
     write_raw(c, head, (size_t)n, body, len, close_after);
 }
 
+static void stop_reading(struct conn *c)
+{
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = 0;
+    }
+}
+
 /* A request refused before its handler: JSON error, then close. */
 static void refuse(struct conn *c, int status, const char *why)
 {
     char body[512];
     int n = snprintf(body, sizeof body, "{\"error\":\"%s\",\"status_code\":%d}", why, status);
     c->state = C_HANDLING; /* stop parsing */
-    if (c->fake_out == NULL)
-        uv_read_stop((uv_stream_t *)&c->tcp);
+    stop_reading(c);
     write_response(c, status, "application/json", body, (size_t)n, NULL, 1);
 }
 
@@ -507,12 +519,14 @@ static void feed(struct conn *c, const char *data, size_t len)
             conn_close(c);
             return;
         }
-        if (c->fake_out == NULL)
-            uv_read_stop((uv_stream_t *)&c->tcp);
         uv_timer_stop(&c->timer);
         c->handler_owes = 1;
         c->req.conn = c;
         c->srv->fn(&c->req, c->srv->ctx);
+        /*
+         * Reading goes on while the handler holds the request (on_read keeps the bytes):
+         * stopping and restarting costs two epoll_ctl calls per request.
+         */
         return;
     }
     if (e != HPE_OK) {
@@ -533,12 +547,29 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
     struct conn *c = st->data;
+    if (nread == UV_EOF && c->state == C_HANDLING) {
+        /* Half-close with an answer owed: answer what was sent, then close. */
+        stop_reading(c);
+        c->peer_eof = 1;
+        return;
+    }
     if (nread < 0) {
         conn_close(c);
         return;
     }
     if (nread == 0)
         return;
+    if (c->state == C_HANDLING) {
+        /*
+         * A request is parked with its handler: keep what arrives as unread (pipelined
+         * requests), up to PARKED_READ_MAX, then stop reading so the socket pushes back.
+         */
+        if (zs_buf_append(&c->in, buf->base, (size_t)nread) != ZS_OK)
+            conn_close(c);
+        else if (c->in.len >= PARKED_READ_MAX)
+            stop_reading(c);
+        return;
+    }
     if (c->state == C_IDLE)
         arm_timer(c, c->srv->o.request_timeout_ms);
     feed(c, buf->base, (size_t)nread);
@@ -546,8 +577,9 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 
 static void start_reading(struct conn *c)
 {
-    if (c->fake_out == NULL)
-        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    if (c->fake_out == NULL && !c->reading &&
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+        c->reading = 1;
 }
 
 void zs_http_respond(struct zs_http_req *req, int status, const char *content_type,
@@ -565,7 +597,8 @@ void zs_http_respond(struct zs_http_req *req, int status, const char *content_ty
         }
         return;
     }
-    int close_after = !c->keep_alive || c->srv->closing || c->srv->draining;
+    int close_after =
+        !c->keep_alive || c->srv->closing || c->srv->draining || (c->peer_eof && c->in.len == 0);
     write_response(c, status, content_type, body, len, extra_headers, close_after);
     if (close_after || c->closing)
         return;

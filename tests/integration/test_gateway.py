@@ -3,6 +3,7 @@ API and statuses, both wait_for_ack modes, flush, health under faults, recovery 
 emulator restarts, graceful shutdown under load, and the original README's curl examples."""
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -278,3 +279,28 @@ def test_pipelined_requests_answer_in_order(env):
     assert starts[0] < starts[1], data  # the durable answer first, in request order
     assert b'"wait_for_ack":true' in data.split(b"HTTP/1.1 202")[0]
     assert data.count(b"\r\nDate: ") == 3
+
+
+def test_half_close_while_parked_still_gets_every_answer(env):
+    """A client that pipelines, then shuts down its sending side while the first request
+    waits for its ack, gets every answer in order, then the connection closes."""
+    e, s = env(emu_args=("--ack-delay-ms", "200"))
+    body = lambda i: b'{"device_name": "hc%d", "temp": %d, "humidity": 2}' % (i, i)
+    req = lambda q, i: (b"POST /ingest/station_one%s HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                        b"application/json\r\nContent-Length: %d\r\n\r\n%s"
+                        % (q, len(body(i)), body(i)))
+    with socket.create_connection(("127.0.0.1", s.port), timeout=10 * TIMEOUT_MULT) as so:
+        so.sendall(req(b"?wait_for_ack=true", 1) + req(b"?wait_for_ack=true", 2))
+        so.shutdown(socket.SHUT_WR)
+        data = b""
+        while True:
+            chunk = so.recv(65536)
+            if not chunk:
+                break  # the station closes once both are answered
+            data += chunk
+    assert data.count(b"HTTP/1.1 200 ") == 2, data
+    offsets = [int(x) for x in re.findall(rb'"offset":(\d+)', data)]
+    assert len(offsets) == 2 and offsets[0] < offsets[1], data
+    assert b"Connection: close" in data.split(b"HTTP/1.1 200 ")[2], data
+    stored = {r["device_name"] for r in rows(e)}
+    assert {"hc1", "hc2"} <= stored
