@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # bench/http_bench.sh: single-record POSTs through zerobus-station with wrk on the same
 # machine (all on loopback), against zerobus-emulator --store none; with the hand-written
-# epoll ceiling (bench_epoll_hello) measured in the same run. Figures: docs/BENCHMARKS.md.
+# epoll ceiling (bench_epoll_hello) measured in the same run, alternating with the
+# station, ROUNDS times. Figures: docs/BENCHMARKS.md.
 #
-#   bench/http_bench.sh [SECONDS] [SOAK_SECONDS]     (defaults 10 and 0: no RSS soak)
+#   bench/http_bench.sh [SECONDS] [SOAK_SECONDS] [ROUNDS]    (defaults 10, 0 = no soak, 3)
+#
+# Each line gives wrk's req/s and latency percentiles, and the server's own CPU per
+# request (user + system ticks of its process during the run / requests): on 2 shared
+# cores wrk's share of the CPU moves the req/s figures by ±20% between runs, the CPU per
+# request much less.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-10}
 SOAK=${2:-0}
+ROUNDS=${3:-3}
 B=build/release
+command -v wrk > /dev/null || { echo "wrk is not installed (Debian package wrk)" >&2; exit 1; }
 cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF > /dev/null
 cmake --build $B -j"$(nproc)" > /dev/null
 ulimit -n "$(ulimit -Hn)" || true
@@ -16,6 +24,7 @@ TMP=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2> /dev/null || true; done; wait 2> /dev/null || true; rm -rf "$TMP"; }
 trap cleanup EXIT
+HZ=$(getconf CLK_TCK)
 
 ready() { # FILE KEY: wait (bounded) for "READY ... KEY=PORT", print PORT
   for _ in $(seq 1 200); do
@@ -25,7 +34,9 @@ ready() { # FILE KEY: wait (bounded) for "READY ... KEY=PORT", print PORT
   echo "not ready: $1" >&2; exit 1
 }
 
-start_pair() { # ACK_DELAY_MS MAX_INFLIGHT [LINGER]
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+start_pair() { # ACK_DELAY_MS [LINGER]
   cat > "$TMP/catalog.json" << JSON
 {"tables": {"main.zerobus.station_one": {"columns": [{"name": "device_name", "type": "STRING"},
  {"name": "temp", "type": "INT"}, {"name": "humidity", "type": "BIGINT"}]}},
@@ -36,58 +47,87 @@ JSON
   PIDS+=($!)
   local g h
   g=$(ready "$TMP/emu.out" grpc); h=$(ready "$TMP/emu.out" http)
-  python3 - "$g" "$h" "$2" "${3:-5ms}" > "$TMP/config.json" << 'PY'
+  python3 - "$g" "$h" "${2:-5ms}" > "$TMP/config.json" << 'PY'
 import json, sys
 c = json.load(open("examples/config.json"))
 c["databricks"] = {"server_endpoint": "http://127.0.0.1:" + sys.argv[1],
                    "workspace_url": "http://127.0.0.1:" + sys.argv[2]}
-c["station"] = {"max_inflight_records": int(sys.argv[3]), "linger_ms": sys.argv[4]}
+c["station"] = {"max_inflight_records": 1000000, "linger_ms": sys.argv[3]}
 print(json.dumps(c))
 PY
   printf 'DATABRICKS_CLIENT_ID=bench\nDATABRICKS_CLIENT_SECRET=bench\n' > "$TMP/.env"
   $B/src/zerobus-station --config "$TMP/config.json" --env-file "$TMP/.env" --host 127.0.0.1 \
     --port 0 --eager --log-level warn > "$TMP/st.out" 2>> "$TMP/st.err" &
-  STATION_PID=$!
-  PIDS+=($STATION_PID)
+  SERVER_PID=$!
+  PIDS+=($SERVER_PID)
   PORT=$(ready "$TMP/st.out" http)
 }
 
-stop_pair() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2> /dev/null || true; done; wait 2> /dev/null || true; PIDS=(); rm -f "$TMP"/*.out; }
-
-run_wrk() { # LABEL CONNS URL (wrk's 2 threads share the 2 cores with the servers)
-  echo "== $1 (c=$2, ${SECS}s)"
-  wrk -t 2 -c "$2" -d "${SECS}s" --latency -s bench/post.lua "$3" | \
-    grep -E "Requests/sec|Latency |  50%|  90%|  99%|Non-2xx|Socket errors|requests in"
+start_ceiling() {
+  $B/bench/bench_epoll_hello 0 "$(nproc)" > "$TMP/ep.out" &
+  SERVER_PID=$!
+  PIDS+=($SERVER_PID)
+  PORT=$(ready "$TMP/ep.out" http)
 }
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+stop_all() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2> /dev/null || true; done; wait 2> /dev/null || true; PIDS=(); rm -f "$TMP"/*.out; }
 
-$B/bench/bench_epoll_hello 0 2 > "$TMP/ep.out" &
-PIDS+=($!)
-EP=$(ready "$TMP/ep.out" http)
-run_wrk "epoll ceiling (fixed 202, no work)" 64 "http://127.0.0.1:$EP/ingest/station_one"
-kill -TERM "${PIDS[-1]}"; unset 'PIDS[-1]'
+# LABEL CONNS PATH: one wrk run (2 threads, sharing the 2 cores with the servers), one line
+# "LABEL | req/s | p50 | p90 | p99 | non-2xx | server µs CPU/request" (also kept in results).
+run_wrk() {
+  local t0 t1 out req
+  t0=$(ticks "$SERVER_PID")
+  out=$(wrk -t 2 -c "$2" -d "${SECS}s" --latency -s bench/post.lua "http://127.0.0.1:$PORT$3")
+  t1=$(ticks "$SERVER_PID")
+  req=$(echo "$out" | sed -n 's/^ *\([0-9]*\) requests in.*/\1/p')
+  echo "$out" | awk -v label="$1" -v req="$req" -v cpu=$((t1 - t0)) -v hz="$HZ" '
+    /Requests\/sec/ {rps = $2} / 50%/ {p50 = $2} / 90%/ {p90 = $2} / 99%/ {p99 = $2}
+    /Non-2xx/ {bad = $NF} /Socket errors/ {sock = $0}
+    END {printf "%s | %.0f | %s | %s | %s | %s | %.1f\n", label, rps, p50, p90, p99,
+         bad ? bad : 0, req ? cpu * 1e6 / hz / req : 0
+         if (sock) print "   " sock}' | tee -a "$TMP/results"
+}
 
-start_pair 0 1000000
-run_wrk "station async, wait_for_ack=false" 64 "http://127.0.0.1:$PORT/ingest/station_one"
-run_wrk "station async, wait_for_ack=false" 512 "http://127.0.0.1:$PORT/ingest/station_one"
-echo "station RSS after async runs: $(ps -o rss= -p "$STATION_PID") KiB"
-stop_pair
-
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
+  "$(uname -r), wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}')"
+echo "label | req/s | p50 | p90 | p99 | non-2xx | server µs CPU/req"
+for r in $(seq 1 "$ROUNDS"); do
+  start_ceiling
+  run_wrk "ceiling c=64" 64 /ingest/station_one
+  stop_all
+  start_pair 0
+  run_wrk "async c=64" 64 /ingest/station_one
+  run_wrk "async c=512" 512 /ingest/station_one
+  stop_all
+done
 for linger in 5ms 0ms; do
-  start_pair 150 1000000 $linger
-  run_wrk "station durable, wait_for_ack=true, emulator ack delay 150 ms, linger_ms $linger" 2000 \
-    "http://127.0.0.1:$PORT/ingest/station_one?wait_for_ack=true"
-  echo "station RSS: $(ps -o rss= -p "$STATION_PID") KiB"
-  stop_pair
+  start_pair 150 $linger
+  run_wrk "durable c=2000 ack 150ms linger $linger" 2000 "/ingest/station_one?wait_for_ack=true"
+  echo "   station RSS $(ps -o rss= -p "$SERVER_PID") KiB"
+  stop_all
+done
+
+echo "medians over $ROUNDS rounds (req/s, p99, µs CPU/req):"
+for l in "ceiling c=64" "async c=64" "async c=512"; do
+  grep "^$l |" "$TMP/results" | awk -F' [|] ' -v l="$l" '
+    {rps[NR] = $2; p99[NR] = $5; cpu[NR] = $7}
+    function med(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+        if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+      return a[int((n + 1) / 2)] }
+    function ms(v) { if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
+      if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
+      return substr(v, 1, length(v) - 1) * 1000 }
+    END {n = NR; for (i = 1; i <= n; i++) q[i] = ms(p99[i])
+         printf "  %-14s %8.0f req/s  p99 %.2f ms  %.1f us/req\n", l, med(rps, n), med(q, n),
+           med(cpu, n)}'
 done
 
 if [ "$SOAK" -gt 0 ]; then
-  start_pair 0 1000000
-  echo "== RSS soak: async c=64 for ${SOAK}s, RSS every 30 s (KiB)"
+  start_pair 0
+  echo "RSS soak: async c=64 for ${SOAK}s, station RSS (KiB) every 30 s"
   wrk -t 2 -c 64 -d "${SOAK}s" -s bench/post.lua "http://127.0.0.1:$PORT/ingest/station_one" > "$TMP/soak.txt" &
   W=$!
-  while kill -0 $W 2> /dev/null; do echo "  rss $(ps -o rss= -p "$STATION_PID")"; sleep 30; done
-  grep -E "Requests/sec" "$TMP/soak.txt"
-  stop_pair
+  while kill -0 $W 2> /dev/null; do echo "  rss $(ps -o rss= -p "$SERVER_PID")"; sleep 30; done
+  grep -E "requests in|Requests/sec" "$TMP/soak.txt"
+  stop_all
 fi

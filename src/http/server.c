@@ -245,17 +245,43 @@ static void write_raw(struct conn *c, const char *head, size_t hlen, const void 
             conn_close(c);
         return;
     }
-    struct wreq *r = zs_alloc(sizeof *r + hlen + blen);
+    /*
+     * Write at once when nothing is queued (the usual case): no copy, and no uv_write,
+     * whose completion re-arms the fd with an epoll_ctl per response. What the socket
+     * does not take now is copied and queued.
+     */
+    size_t done = 0;
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
+        /* uv_buf_t has no const variant; uv_try_write only reads (hence the uintptr_t). */
+        uv_buf_t bufs[2] = {uv_buf_init((char *)(uintptr_t)head, (unsigned)hlen),
+                            uv_buf_init((char *)(uintptr_t)body, (unsigned)blen)};
+        int n = uv_try_write((uv_stream_t *)&c->tcp, bufs, blen ? 2 : 1);
+        if (n < 0 && n != UV_EAGAIN) {
+            conn_close(c);
+            return;
+        }
+        done = n > 0 ? (size_t)n : 0;
+        if (done == hlen + blen) {
+            if (close_after)
+                conn_close(c);
+            return;
+        }
+    }
+    struct wreq *r = zs_alloc(sizeof *r + hlen + blen - done);
     if (r == NULL) {
         conn_close(c);
         return;
     }
     r->c = c;
     r->close_after = close_after;
-    r->len = hlen + blen;
-    memcpy(r->data, head, hlen);
-    if (blen)
-        memcpy(r->data + hlen, body, blen);
+    r->len = hlen + blen - done;
+    if (done < hlen) {
+        memcpy(r->data, head + done, hlen - done);
+        if (blen)
+            memcpy(r->data + hlen - done, body, blen);
+    } else {
+        memcpy(r->data, (const char *)body + (done - hlen), hlen + blen - done);
+    }
     uv_buf_t b = uv_buf_init(r->data, (unsigned)r->len);
     if (uv_write(&r->w, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
         zs_free(r);
