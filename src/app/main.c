@@ -198,15 +198,31 @@ static const struct zs_table_cfg *find_table(const struct zs_config *c, const ch
     return t;
 }
 
+/*
+ * The prologue of the subcommands that read a configuration: parse argv, then load it.
+ * Returns the loaded configuration (the caller destroys it), or NULL with *exit_code set:
+ * 0 after --help, EXIT_USAGE for bad arguments, 1 when the configuration does not load.
+ */
+static struct zs_config *setup(int argc, char **argv, const char *usage, int want_table,
+                               struct args *a, int *exit_code)
+{
+    int r = parse_args(argc, argv, usage, want_table, a);
+    if (r != 0) {
+        *exit_code = r > 0 ? 0 : EXIT_USAGE;
+        return NULL;
+    }
+    struct zs_config *c = load(a);
+    *exit_code = 1;
+    return c;
+}
+
 static int cmd_check(int argc, char **argv)
 {
     struct args a = {0};
-    int r = parse_args(argc, argv, usage_check, 0, &a);
-    if (r != 0)
-        return r > 0 ? 0 : EXIT_USAGE;
-    struct zs_config *c = load(&a);
+    int ec;
+    struct zs_config *c = setup(argc, argv, usage_check, 0, &a, &ec);
     if (c == NULL)
-        return 1;
+        return ec;
     struct zs_buf b;
     zs_buf_init(&b, 1 << 20);
     printf("config:          %s\n", c->path);
@@ -249,12 +265,10 @@ static int cmd_check(int argc, char **argv)
 static int cmd_proto(int argc, char **argv)
 {
     struct args a = {0};
-    int r = parse_args(argc, argv, usage_proto, 1, &a);
-    if (r != 0)
-        return r > 0 ? 0 : EXIT_USAGE;
-    struct zs_config *c = load(&a);
+    int ec;
+    struct zs_config *c = setup(argc, argv, usage_proto, 1, &a, &ec);
     if (c == NULL)
-        return 1;
+        return ec;
     int rc = 1;
     const struct zs_table_cfg *t = find_table(c, a.table);
     struct zs_buf b;
@@ -273,12 +287,10 @@ static int cmd_proto(int argc, char **argv)
 static int cmd_encode(int argc, char **argv)
 {
     struct args a = {0};
-    int r = parse_args(argc, argv, usage_encode, 1, &a);
-    if (r != 0)
-        return r > 0 ? 0 : EXIT_USAGE;
-    struct zs_config *c = load(&a);
+    int ec;
+    struct zs_config *c = setup(argc, argv, usage_encode, 1, &a, &ec);
     if (c == NULL)
-        return 1;
+        return ec;
     const struct zs_table_cfg *t = find_table(c, a.table);
     struct zs_transcoder *tc = zs_transcoder_create();
     int rc = t != NULL && tc != NULL ? 0 : 1, failed = 0;
@@ -335,12 +347,10 @@ static double mono_s(void)
 static int cmd_send(int argc, char **argv)
 {
     struct args a = {.repeat = 1};
-    int r = parse_args(argc, argv, usage_send, 1, &a);
-    if (r != 0)
-        return r > 0 ? 0 : EXIT_USAGE;
-    struct zs_config *c = load(&a);
+    int ec;
+    struct zs_config *c = setup(argc, argv, usage_send, 1, &a, &ec);
     if (c == NULL)
-        return 1;
+        return ec;
     const struct zs_table_cfg *t = find_table(c, a.table);
     FILE *in = a.file ? fopen(a.file, "rb") : stdin;
     if (t == NULL || in == NULL) {
