@@ -145,19 +145,24 @@ class Emulator:
         return self.proc.stop()
 
 
-@pytest.fixture
-def emulator_factory(tmp_path):
+def _tracked(start):
+    """A factory fixture's body: start(...) daemons, stop the ones still running at teardown."""
     started = []
 
-    def make(*args, tmp=None):
-        e = Emulator(tmp or tmp_path, list(args))
-        started.append(e)
-        return e
+    def make(*args, **kwargs):
+        d = start(*args, **kwargs)
+        started.append(d)
+        return d
 
     yield make
-    for e in started:
-        if e.proc.p.poll() is None:
-            e.stop()
+    for d in started:
+        if d.proc.p.poll() is None:
+            d.stop()
+
+
+@pytest.fixture
+def emulator_factory(tmp_path):
+    yield from _tracked(lambda *args, tmp=None: Emulator(tmp or tmp_path, list(args)))
 
 
 class Station:
@@ -191,14 +196,4 @@ class Station:
 
 @pytest.fixture
 def station_factory():
-    started = []
-
-    def make(config, env_file, *args):
-        s = Station(config, env_file, *args)
-        started.append(s)
-        return s
-
-    yield make
-    for s in started:
-        if s.proc.p.poll() is None:
-            s.stop()
+    yield from _tracked(Station)
