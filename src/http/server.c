@@ -318,6 +318,18 @@ static void stop_reading(struct conn *c)
     }
 }
 
+/*
+ * Bytes that arrive while a request is with its handler (pipelined requests) wait in
+ * c->in, up to PARKED_READ_MAX; then reading stops so the socket pushes back.
+ */
+static void keep_unread(struct conn *c, const char *p, size_t n)
+{
+    if (zs_buf_append(&c->in, p, n) != ZS_OK)
+        conn_close(c);
+    else if (c->in.len >= PARKED_READ_MAX)
+        stop_reading(c);
+}
+
 /* A request refused before its handler: JSON error, then close. */
 static void refuse(struct conn *c, int status, const char *why)
 {
@@ -546,9 +558,10 @@ static void feed(struct conn *c, const char *data, size_t len)
     enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
     if (e == HPE_PAUSED) {
         /* A request is complete: keep the rest for after the response. */
-        if (n < len && zs_buf_append(&c->in, data + n, len - n) != ZS_OK) {
-            conn_close(c);
-            return;
+        if (n < len) {
+            keep_unread(c, data + n, len - n);
+            if (c->closing)
+                return;
         }
         uv_timer_stop(&c->timer);
         c->handler_owes = 1;
@@ -591,14 +604,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0)
         return;
     if (c->state == C_HANDLING) {
-        /*
-         * A request is parked with its handler: keep what arrives as unread (pipelined
-         * requests), up to PARKED_READ_MAX, then stop reading so the socket pushes back.
-         */
-        if (zs_buf_append(&c->in, buf->base, (size_t)nread) != ZS_OK)
-            conn_close(c);
-        else if (c->in.len >= PARKED_READ_MAX)
-            stop_reading(c);
+        keep_unread(c, buf->base, (size_t)nread);
         return;
     }
     if (c->state == C_IDLE)
@@ -855,9 +861,8 @@ int zs_http__fake_feed(struct zs_http_fake *f, const uint8_t *p, size_t n)
     struct conn *c = f->c;
     if (c->closing)
         return -1;
-    if (c->state == C_HANDLING) { /* a request is with its handler: bytes wait, as unread */
-        if (zs_buf_append(&c->in, p, n) != ZS_OK)
-            conn_close(c);
+    if (c->state == C_HANDLING) {
+        keep_unread(c, (const char *)p, n);
         return c->closing ? -1 : 0;
     }
     if (n > 0)
