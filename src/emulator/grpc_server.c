@@ -14,6 +14,7 @@
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -661,23 +662,40 @@ static void tick(struct emu *e)
     }
 }
 
+/* Time left to the next millisecond boundary of the monotonic clock, in µs (1..1000). */
+static long us_to_next_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return 1000 - (ts.tv_nsec / 1000) % 1000;
+}
+
+/* A call is under way (not just the ones requested from the server, waiting for a client). */
+static int has_calls(void)
+{
+    for (const struct stream *s = G.streams; s != NULL; s = s->next)
+        if (s->call != NULL && !s->status_sent)
+            return 1;
+    return 0;
+}
+
+/* Events as they come, each followed by a tick() (a batch that is durable and due is acked
+ * at once; acks coalesce while a stream's previous write is in flight), and a tick at every
+ * millisecond boundary for timers (ack delays, the store's group commits, faults) while a
+ * call is under way; without calls, 10 wake-ups a second. */
 static void *cq_thread(void *arg)
 {
     struct emu *e = arg;
-    long long last_tick = 0;
     for (;;) {
+        long wait_us = has_calls() ? us_to_next_ms() : 100000;
         gpr_timespec dl =
-            gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(2, GPR_TIMESPAN));
+            gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_micros(wait_us, GPR_TIMESPAN));
         grpc_event ev = grpc_completion_queue_next(G.cq, dl, NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
         if (ev.type == GRPC_OP_COMPLETE && ev.tag != NULL && ev.tag != (void *)&G)
             on_event(ev.tag, ev.success);
-        long long now = emu_now_ms();
-        if (now != last_tick) {
-            last_tick = now;
-            tick(e);
-        }
+        tick(e);
     }
     return NULL;
 }
