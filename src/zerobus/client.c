@@ -70,6 +70,13 @@ zs_rc zb_client_init(struct zs_zb *z, const struct zs_zb_opts *o,
     return ZS_OK;
 }
 
+/* Any thread: wake the client thread (its poll returns at once, or the next one does). */
+static void ring(struct zs_zb *z)
+{
+    if (z->tops != NULL && z->tops->wake != NULL)
+        z->tops->wake(z->tctx);
+}
+
 zs_rc zs_zb_table_add(struct zs_zb *z, const char *name, int record_type, const uint8_t *desc,
                       size_t desc_len, bool eager, struct zs_zb_table **out, struct zs_err *err)
 {
@@ -99,6 +106,7 @@ zs_rc zs_zb_table_add(struct zs_zb *z, const char *name, int record_type, const 
     t->next = z->tables;
     z->tables = t;
     pthread_mutex_unlock(&z->lock);
+    ring(z);
     *out = t;
     return ZS_OK;
 }
@@ -141,16 +149,25 @@ zs_rc zs_zb_submit_seq(struct zs_zb_table *t, const void *rec, size_t len, zs_zb
     pthread_mutex_lock(&t->lock);
     struct zb_op op = {.rec = {copy, (uint32_t)len, ++t->next_seq, fn, ctx}};
     zs_rc rc = inbox_push(t, &op);
+    size_t queued = t->inbox_len;
     if (rc == ZS_OK) {
+        atomic_fetch_add(&t->submits, 1);
         atomic_fetch_add(&t->outstanding, 1);
         atomic_fetch_add(&t->outstanding_bytes, len);
         if (out_seq != NULL)
             *out_seq = op.rec.seq;
     }
     pthread_mutex_unlock(&t->lock);
-    if (rc != ZS_OK)
+    if (rc != ZS_OK) {
         zs_free(copy);
-    return rc;
+        return rc;
+    }
+    /* A full batch, or a record the client thread would act on at once (its verdict
+     * before sleeping): wake it if it sleeps; one ring per sleep. */
+    if ((atomic_load(&t->want_wake) || queued == z->o.max_batch_records) &&
+        atomic_load(&z->sleeping) && atomic_exchange(&z->sleeping, 0))
+        ring(z);
+    return ZS_OK;
 }
 
 zs_rc zs_zb_flush(struct zs_zb_table *t, uint32_t timeout_ms, zs_zb_done_fn fn, void *ctx)
@@ -163,6 +180,7 @@ zs_rc zs_zb_flush(struct zs_zb_table *t, uint32_t timeout_ms, zs_zb_done_fn fn, 
                        .timeout_ms = timeout_ms ? timeout_ms : t->z->o.flush_timeout_ms};
     zs_rc rc = inbox_push(t, &op);
     pthread_mutex_unlock(&t->lock);
+    ring(t->z);
     return rc;
 }
 
@@ -215,6 +233,7 @@ void zb_client_token_ready(struct zs_zb *z, const char *table, const char *token
     r->next = z->token_inbox;
     z->token_inbox = r;
     pthread_mutex_unlock(&z->lock);
+    ring(z);
 }
 
 /* Tokens: every stream of the table waiting for one gets it. */
@@ -263,6 +282,7 @@ static void drain_inbox(struct zs_zb_table *t, long long now)
     size_t n = t->inbox_len;
     t->inbox = NULL;
     t->inbox_len = t->inbox_cap = 0;
+    t->drained_at = atomic_load(&t->submits);
     pthread_mutex_unlock(&t->lock);
     for (size_t i = 0; i < n; i++) {
         struct zb_op *op = &ops[i];
@@ -330,14 +350,43 @@ static void half_close_idle_streams(struct zs_zb *z)
     }
 }
 
+/*
+ * A submitter rings only if it sees `sleeping` set; `sleeping` is set before the last look
+ * at the tables' push counters, so a record either is seen here or rings (both sides'
+ * operations are sequentially consistent).
+ */
+
+int zb_client_prepare_wait(struct zs_zb *z)
+{
+    long long now = z->now_ms();
+    long long next = now + (atomic_load(&z->stopping) ? ZB_STOPPING_WAIT_MS : ZB_MAX_WAIT_MS);
+    for (struct zs_zb_table *t = z->tables; t != NULL; t = t->next) {
+        int want = 0;
+        for (unsigned i = 0; i < t->nstreams; i++) {
+            long long n = zb_stream_next_ms(&t->streams[i], t->flushes != NULL);
+            next = n < next ? n : next;
+            want |= zb_stream_takes_records(&t->streams[i]);
+        }
+        for (const struct zb_flush *f = t->flushes; f != NULL; f = f->next)
+            next = f->deadline_ms < next ? f->deadline_ms : next;
+        atomic_store(&t->want_wake, want);
+    }
+    atomic_store(&z->sleeping, 1);
+    for (struct zs_zb_table *t = z->tables; t != NULL; t = t->next)
+        if (atomic_load(&t->want_wake) && atomic_load(&t->submits) != t->drained_at)
+            next = now; /* arrived since the drain: do not sleep on it */
+    return next <= now ? 0 : (int)(next - now);
+}
+
 static void *client_thread(void *arg)
 {
     struct zs_zb *z = arg;
     while (atomic_load(&z->stopping) < 2) {
-        z->tops->poll(z->tctx, 1);
         zb_client_tick(z);
         if (atomic_load(&z->stopping) == 1)
             half_close_idle_streams(z);
+        z->tops->poll(z->tctx, zb_client_prepare_wait(z));
+        atomic_store(&z->sleeping, 0);
     }
     return NULL;
 }
@@ -421,6 +470,7 @@ void zs_zb_destroy(struct zs_zb *z, uint32_t deadline_ms)
         return;
     /* 1: refuse new work, let the thread flush what is queued until the deadline. */
     atomic_store(&z->stopping, 1);
+    ring(z);
     long long until = zb_now_ms() + deadline_ms;
     while (z->thread_running && !all_idle(z) && zb_now_ms() < until) {
         struct timespec ts = {0, 2000000};
@@ -428,6 +478,7 @@ void zs_zb_destroy(struct zs_zb *z, uint32_t deadline_ms)
     }
     /* 2: stop the thread; what is left fails with ZS_ECANCELED in release. */
     atomic_store(&z->stopping, 2);
+    ring(z);
     if (z->thread_running)
         pthread_join(z->thread, NULL);
     zb_client_release(z);

@@ -10,6 +10,7 @@
  * Wire offsets start at 0 on every call, one per request; acks are cumulative and release
  * whole batches in order. Thread: the client thread.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,7 @@ static int recq_push(struct zb_recq *q, const struct zb_rec *r)
     return 0;
 }
 
-static struct zb_rec *recq_at(struct zb_recq *q, size_t i)
+static struct zb_rec *recq_at(const struct zb_recq *q, size_t i)
 {
     return &q->v[(q->head + i) % q->cap];
 }
@@ -422,24 +423,33 @@ void zb_stream_token(struct zb_stream *s, const char *token, const char *reason,
 }
 
 /* Send the next batch if the call is idle and a batch is due. */
+/* How many unsent records the next batch takes (bounded by records and bytes); *full: the
+ * bounds, not the supply, ended it (it goes now, linger or not). */
+static size_t next_batch(const struct zb_stream *s, int *full)
+{
+    const struct zs_zb_opts *o = &s->t->z->o;
+    size_t unsent = s->recs.len - s->n_sent, count = 0, bytes = 0;
+    while (count < unsent && count < o->max_batch_records) {
+        uint32_t l = recq_at(&s->recs, s->n_sent + count)->len;
+        if (count > 0 && bytes + l + 16 > o->max_batch_bytes)
+            break;
+        bytes += l + 16;
+        count++;
+    }
+    *full = count == o->max_batch_records || count < unsent;
+    return count;
+}
+
 static void maybe_send(struct zb_stream *s, int force)
 {
     struct zs_zb *z = s->t->z;
     if (s->state != ZB_OPEN || s->send_busy || s->call == NULL)
         return;
-    size_t unsent = s->recs.len - s->n_sent;
-    if (unsent == 0)
+    if (s->recs.len == s->n_sent)
         return;
     long long now = z->now_ms();
-    size_t count = 0, bytes = 0;
-    while (count < unsent && count < z->o.max_batch_records) {
-        uint32_t l = recq_at(&s->recs, s->n_sent + count)->len;
-        if (count > 0 && bytes + l + 16 > z->o.max_batch_bytes)
-            break;
-        bytes += l + 16;
-        count++;
-    }
-    int full = count == z->o.max_batch_records || count < unsent;
+    int full;
+    size_t count = next_batch(s, &full);
     if (!full && !force && now - s->oldest_unsent_ms < (long long)z->o.linger_ms)
         return;
     if (encode_ingest(s, s->n_sent, count, s->next_offset) != 0) {
@@ -525,6 +535,49 @@ void zb_stream_tick(struct zb_stream *s, int force)
     case ZB_CLOSED:
         break;
     }
+}
+
+static long long min_ll(long long a, long long b)
+{
+    return a < b ? a : b;
+}
+
+long long zb_stream_next_ms(const struct zb_stream *s, int force)
+{
+    const struct zs_zb *z = s->t->z;
+    long long now = z->now_ms();
+    switch (s->state) {
+    case ZB_IDLE:
+        return s->recs.len > 0 && !atomic_load(&z->stopping) ? now : LLONG_MAX;
+    case ZB_WAIT_TOKEN:
+    case ZB_OPENING:
+    case ZB_BACKOFF:
+        return s->deadline_ms;
+    case ZB_PAUSED:
+        return s->nb == 0 ? now : s->deadline_ms;
+    case ZB_OPEN: {
+        long long next = s->nb > 0 ? s->last_msg_ms + (long long)z->o.ack_timeout_ms : LLONG_MAX;
+        if (!s->send_busy && s->call != NULL && s->recs.len > s->n_sent) {
+            int full;
+            next_batch(s, &full);
+            next = min_ll(next, full || force ? now : s->oldest_unsent_ms + z->o.linger_ms);
+        }
+        return next;
+    }
+    case ZB_CLOSED:
+        break;
+    }
+    return LLONG_MAX;
+}
+
+int zb_stream_takes_records(const struct zb_stream *s)
+{
+    if (s->state == ZB_IDLE)
+        return 1; /* the first record opens the stream */
+    if (s->state != ZB_OPEN || s->send_busy || s->call == NULL)
+        return 0; /* records wait for an event (open, write done, backoff end) anyway */
+    /* Open and idle: a record starts a batch, sent at once or when its linger ends. */
+    return s->t->z->o.linger_ms == 0 || s->recs.len == s->n_sent;
 }
 
 /* Take a record from the table's inbox (client thread). */

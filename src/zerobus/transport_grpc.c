@@ -3,7 +3,7 @@
  * roots or tls_ca_file; http:// for plaintext h2c), keepalive, unlimited receive size, one
  * completion queue polled by the client thread, one outstanding write per call.
  * This is the only file of the station that includes gRPC headers.
- * Thread: the client thread.
+ * Thread: the client thread, except t_wake (any thread).
  */
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
@@ -12,6 +12,7 @@
 #include <grpc/slice.h>
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,9 @@ struct gtrans {
     grpc_channel *ch;
     grpc_completion_queue *cq;
     char *host;
+    pthread_mutex_t bell_lock; /* t_wake against t_destroy */
+    int closed;                /* under bell_lock: the channel is going away */
+    char bell;                 /* its address is the doorbell's tag */
 };
 
 static void log_bridge(gpr_log_func_args *a)
@@ -220,24 +224,49 @@ static void t_poll(void *tctx, int timeout_ms)
         grpc_event ev = grpc_completion_queue_next(g->cq, dl, NULL);
         if (ev.type != GRPC_OP_COMPLETE)
             return;
-        on_event(ev.tag, ev.success);
+        if (ev.tag != &g->bell)
+            on_event(ev.tag, ev.success);
         dl = gpr_time_0(GPR_CLOCK_MONOTONIC); /* drain what is ready, then return */
     }
+}
+
+/*
+ * The doorbell. gRPC core's C API has no alarm to post to a completion queue, so it is a
+ * connectivity watch that cannot wait: "tell me when the state differs from SHUTDOWN"
+ * completes at once on a live channel (and at its deadline on one being destroyed). The
+ * completion runs in this call and kicks the thread blocked in grpc_completion_queue_next.
+ * Costs an allocation or two in gRPC; the client rings it only when it sleeps and a record
+ * needs it (client.c).
+ */
+static void t_wake(void *tctx)
+{
+    struct gtrans *g = tctx;
+    pthread_mutex_lock(&g->bell_lock);
+    if (!g->closed)
+        grpc_channel_watch_connectivity_state(
+            g->ch, GRPC_CHANNEL_SHUTDOWN,
+            gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(100, GPR_TIMESPAN)),
+            g->cq, &g->bell);
+    pthread_mutex_unlock(&g->bell_lock);
 }
 
 static void t_destroy(void *tctx)
 {
     struct gtrans *g = tctx;
+    pthread_mutex_lock(&g->bell_lock);
+    g->closed = 1;
+    pthread_mutex_unlock(&g->bell_lock);
     grpc_channel_destroy(g->ch);
     grpc_completion_queue_shutdown(g->cq);
     for (;;) {
         grpc_event ev = grpc_completion_queue_next(g->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
-        if (ev.type == GRPC_OP_COMPLETE)
+        if (ev.type == GRPC_OP_COMPLETE && ev.tag != &g->bell)
             on_event(ev.tag, ev.success);
     }
     grpc_completion_queue_destroy(g->cq);
+    pthread_mutex_destroy(&g->bell_lock);
     free(g->host);
     free(g);
     grpc_shutdown();
@@ -250,6 +279,7 @@ static const struct zs_zb_transport_ops grpc_ops = {
     .cancel = t_cancel,
     .release = t_release,
     .poll = t_poll,
+    .wake = t_wake,
     .destroy = t_destroy,
 };
 
@@ -311,6 +341,7 @@ zs_rc zb_transport_grpc_create(const char *endpoint, const char *ca_file,
     g->ch = grpc_channel_create(target, cr, &ca);
     grpc_channel_credentials_release(cr);
     g->cq = grpc_completion_queue_create_for_next(NULL);
+    pthread_mutex_init(&g->bell_lock, NULL);
     *ops = &grpc_ops;
     *tctx = g;
     return ZS_OK;

@@ -33,6 +33,9 @@ struct zs_zb_transport_ops {
     void (*release)(void *tctx, void *call);
     /* Deliver completions for up to timeout_ms (the client thread's wait). */
     void (*poll)(void *tctx, int timeout_ms);
+    /* Any thread: make the poll in progress, or the next one, return without waiting.
+     * NULL in the unit tests' fake (they call zb_client_tick themselves). */
+    void (*wake)(void *tctx);
     void (*destroy)(void *tctx);
 };
 
@@ -42,7 +45,12 @@ void zb_stream_on_send_done(struct zb_stream *s, int ok);
 void zb_stream_on_status(struct zb_stream *s, int code, const char *details);
 
 /* Stream operations for the client (client thread). */
-void zb_stream_tick(struct zb_stream *s, int force);            /* timers and batching */
+void zb_stream_tick(struct zb_stream *s, int force); /* timers and batching */
+/* When tick next has work (absolute ms; LLONG_MAX: only an event or a record can give it
+ * some), and whether a record arriving now would be acted on at once (so a sleeping client
+ * thread must be woken for it). force as for tick. */
+long long zb_stream_next_ms(const struct zb_stream *s, int force);
+int zb_stream_takes_records(const struct zb_stream *s);
 int zb_stream_add(struct zb_stream *s, const struct zb_rec *r); /* -1 on ENOMEM */
 void zb_stream_token(struct zb_stream *s, const char *token, const char *reason, int retryable);
 void zb_stream_eager_open(struct zb_stream *s);
@@ -129,6 +137,9 @@ struct zs_zb_table {
     struct zb_op *inbox;
     size_t inbox_len, inbox_cap;
     uint64_t next_seq;
+    atomic_uint submits;  /* inbox pushes, ever (wrapping) */
+    unsigned drained_at;  /* client thread: submits when the inbox was last drained */
+    atomic_int want_wake; /* client thread's verdict before it sleeps: wake me on a record */
     atomic_ullong outstanding, outstanding_bytes; /* submitted, not completed (the window) */
     atomic_ullong acked, failed, recoveries, replayed, streams_opened;
     atomic_llong last_ok_ms, last_fail_ms;
@@ -149,6 +160,7 @@ struct zs_zb {
     pthread_t thread;
     int thread_running;
     atomic_int stopping;
+    atomic_int sleeping;  /* the client thread is in (or entering) its wait */
     pthread_mutex_t lock; /* token inbox */
     struct zb_token_result *token_inbox;
     long long (*now_ms)(void);
@@ -159,6 +171,14 @@ long long zb_now_ms(void);
 
 /* One iteration of the client thread's work: inboxes, timers, batching. */
 void zb_client_tick(struct zs_zb *z);
+
+/* Before the client thread waits (after a tick): how long it may wait, in ms (0 ... 1000;
+ * 10 at most while stopping), before a timer needs it; records each table's want_wake
+ * (whether a record submitted meanwhile must wake it) and sets z->sleeping. Returns 0 when
+ * such a record arrived since the tick's drain. Client thread. */
+#define ZB_MAX_WAIT_MS 1000
+#define ZB_STOPPING_WAIT_MS 10
+int zb_client_prepare_wait(struct zs_zb *z);
 
 /* Token arrived (any thread): queued for the client thread. token NULL on failure. */
 void zb_client_token_ready(struct zs_zb *z, const char *table, const char *token, int http_status,

@@ -76,8 +76,22 @@ static void f_poll(void *tctx, int ms)
     (void)ms;
 }
 
-static const struct zs_zb_transport_ops fake_ops = {f_open,    f_send, f_half_close, f_cancel,
-                                                    f_release, f_poll, NULL};
+static int rings;
+static void f_wake(void *tctx)
+{
+    (void)tctx;
+    rings++;
+}
+
+static const struct zs_zb_transport_ops fake_ops = {
+    .open = f_open,
+    .send = f_send,
+    .half_close = f_half_close,
+    .cancel = f_cancel,
+    .release = f_release,
+    .poll = f_poll,
+    .wake = f_wake,
+};
 
 static long long now;
 static long long fake_now(void)
@@ -115,6 +129,7 @@ static void setup_with(struct zs_zb_opts o)
     memset(&F, 0, sizeof F);
     memset(D, 0, sizeof D);
     now = 1000;
+    rings = 0;
     struct zs_err err;
     if (o.recovery_backoff_ms == 0)
         o.recovery_backoff_ms = 100;
@@ -385,10 +400,12 @@ static void test_retries_exhausted_with_backoff(void **state)
     assert_int_equal(F.ncalls, 2);
     zb_stream_on_status(S(), 14, "down");
     zb_client_tick(&Z);
-    assert_int_equal(F.ncalls, 2); /* retry 2 waits for the backoff */
+    assert_int_equal(F.ncalls, 2);                     /* retry 2 waits for the backoff */
+    assert_int_equal(zb_client_prepare_wait(&Z), 500); /* the thread sleeps until it ends */
     now += 499;
     zb_client_tick(&Z);
     assert_int_equal(F.ncalls, 2);
+    assert_int_equal(zb_client_prepare_wait(&Z), 1);
     now += 1;
     zb_client_tick(&Z);
     assert_int_equal(F.ncalls, 3);
@@ -516,6 +533,64 @@ static void test_flush_and_flush_timeout(void **state)
     zb_client_tick(&Z);
     assert_int_equal(fd3.calls, 1);
     assert_rc(fd3.rc, ZS_OK);
+    teardown_client();
+}
+
+/* The client thread's wait: as long as its timers allow, and cut short by a record only
+ * when it would act on it at once. */
+static void test_wait_and_wake(void **state)
+{
+    (void)state;
+    setup_with((struct zs_zb_opts){.linger_ms = 5, .max_batch_records = 3});
+    int base = rings; /* adding the table rang (an eager open would need the thread) */
+    zb_client_tick(&Z);
+    assert_int_equal(zb_client_prepare_wait(&Z), ZB_MAX_WAIT_MS); /* idle: nothing to time */
+    submit(0); /* the first record opens the stream: it rings, once per wait */
+    assert_int_equal(rings, base + 1);
+    submit(1);
+    assert_int_equal(rings, base + 1);
+    assert_int_equal(zb_client_prepare_wait(&Z), 0); /* arrived since the drain: no sleep */
+    open_stream();
+    assert_int_equal(zb_client_prepare_wait(&Z), 5); /* the linger of records 0 and 1 */
+    submit(2);                                       /* joins the lingering batch: no ring */
+    assert_int_equal(rings, base + 1);
+    now += 2;
+    zb_client_tick(&Z);
+    expect_sent(0, 3); /* three records: a full batch goes before its linger ends */
+    /* A write in flight: records wait for its completion (an event), so they do not ring;
+     * the next timer is the ack timeout (beyond the cap). */
+    assert_int_equal(zb_client_prepare_wait(&Z), ZB_MAX_WAIT_MS);
+    submit(3);
+    assert_int_equal(rings, base + 1);
+    zb_stream_on_send_done(S(), 1);
+    zb_client_tick(&Z);
+    assert_int_equal(zb_client_prepare_wait(&Z), 5); /* record 3's linger */
+    reply_ack(S(), 0);
+    now += 5;
+    zb_client_tick(&Z);
+    expect_sent(1, 1);
+    zb_stream_on_send_done(S(), 1);
+    zb_client_tick(&Z);
+    assert_int_equal(zb_client_prepare_wait(&Z), ZB_MAX_WAIT_MS);
+    submit(4); /* open, idle, nothing lingering: the record starts a batch, so it rings */
+    assert_int_equal(rings, base + 2);
+    zb_client_tick(&Z);
+    /* Filling a batch rings even while records linger. */
+    assert_int_equal(zb_client_prepare_wait(&Z), 5);
+    submit(5);
+    submit(6);
+    assert_int_equal(rings, base + 2);
+    submit(7); /* the inbox holds max_batch_records: rings */
+    assert_int_equal(rings, base + 3);
+    submit(8);
+    assert_int_equal(rings, base + 3);
+    /* A flush rings whatever the thread thinks; its deadline is a timer. */
+    struct done fd = {0};
+    assert_rc(zs_zb_flush(T, 500, on_done, &fd), ZS_OK);
+    assert_int_equal(rings, base + 4);
+    zb_client_tick(&Z);
+    expect_sent(2, 3); /* records 4..6: the flush sends without waiting for the linger */
+    assert_int_equal(zb_client_prepare_wait(&Z), 500);
     teardown_client();
 }
 
@@ -648,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_close_signal_deadline_replays),
         cmocka_unit_test(test_window_full_is_backpressure),
         cmocka_unit_test(test_flush_and_flush_timeout),
+        cmocka_unit_test(test_wait_and_wake),
         cmocka_unit_test(test_ack_timeout_reopens),
         cmocka_unit_test(test_shutdown_fails_pending),
         cmocka_unit_test(test_two_streams_share_the_load),
