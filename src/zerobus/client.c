@@ -275,7 +275,8 @@ static void finish_flushes(struct zs_zb_table *t, long long now)
     }
 }
 
-static void drain_inbox(struct zs_zb_table *t, long long now)
+/* Returns how many operations it took. */
+static size_t drain_inbox(struct zs_zb_table *t, long long now)
 {
     pthread_mutex_lock(&t->lock);
     struct zb_op *ops = t->inbox;
@@ -314,14 +315,16 @@ static void drain_inbox(struct zs_zb_table *t, long long now)
         }
     }
     zs_free(ops);
+    return n;
 }
 
 void zb_client_tick(struct zs_zb *z)
 {
     long long now = z->now_ms();
     deliver_tokens(z);
+    z->drained = 0;
     for (struct zs_zb_table *t = z->tables; t != NULL; t = t->next) {
-        drain_inbox(t, now);
+        z->drained += drain_inbox(t, now);
         for (unsigned i = 0; i < t->nstreams; i++) {
             struct zb_stream *s = &t->streams[i];
             if (t->want_open && s->state == ZB_IDLE && !atomic_load(&z->stopping))
@@ -351,21 +354,27 @@ static void half_close_idle_streams(struct zs_zb *z)
 }
 
 /*
+ * Interrupts when quiet, polling when busy (as a NIC driver does): while records keep
+ * arriving (the last tick took some), the thread looks again within ZB_BUSY_POLL_MS and
+ * asks for no rings, which cost a submitter tens of µs each; once a tick finds nothing, a
+ * record that would be acted on at once rings it awake.
  * A submitter rings only if it sees `sleeping` set; `sleeping` is set before the last look
  * at the tables' push counters, so a record either is seen here or rings (both sides'
  * operations are sequentially consistent).
  */
-
 int zb_client_prepare_wait(struct zs_zb *z)
 {
     long long now = z->now_ms();
     long long next = now + (atomic_load(&z->stopping) ? ZB_STOPPING_WAIT_MS : ZB_MAX_WAIT_MS);
+    int busy = z->drained > 0;
+    if (busy)
+        next = now + ZB_BUSY_POLL_MS;
     for (struct zs_zb_table *t = z->tables; t != NULL; t = t->next) {
         int want = 0;
         for (unsigned i = 0; i < t->nstreams; i++) {
             long long n = zb_stream_next_ms(&t->streams[i], t->flushes != NULL);
             next = n < next ? n : next;
-            want |= zb_stream_takes_records(&t->streams[i]);
+            want |= !busy && zb_stream_takes_records(&t->streams[i]);
         }
         for (const struct zb_flush *f = t->flushes; f != NULL; f = f->next)
             next = f->deadline_ms < next ? f->deadline_ms : next;

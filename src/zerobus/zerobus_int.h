@@ -161,6 +161,7 @@ struct zs_zb {
     int thread_running;
     atomic_int stopping;
     atomic_int sleeping;  /* the client thread is in (or entering) its wait */
+    size_t drained;       /* client thread: operations the last tick took from the inboxes */
     pthread_mutex_t lock; /* token inbox */
     struct zb_token_result *token_inbox;
     long long (*now_ms)(void);
@@ -173,11 +174,13 @@ long long zb_now_ms(void);
 void zb_client_tick(struct zs_zb *z);
 
 /* Before the client thread waits (after a tick): how long it may wait, in ms (0 ... 1000;
- * 10 at most while stopping), before a timer needs it; records each table's want_wake
- * (whether a record submitted meanwhile must wake it) and sets z->sleeping. Returns 0 when
- * such a record arrived since the tick's drain. Client thread. */
+ * 10 at most while stopping, 1 after a tick that took records), before a timer needs it;
+ * records each table's want_wake (whether a record submitted meanwhile must wake it: never
+ * after a tick that took records) and sets z->sleeping. Returns 0 when such a record
+ * arrived since the tick's drain. Client thread. */
 #define ZB_MAX_WAIT_MS 1000
 #define ZB_STOPPING_WAIT_MS 10
+#define ZB_BUSY_POLL_MS 1
 int zb_client_prepare_wait(struct zs_zb *z);
 
 /* Token arrived (any thread): queued for the client thread. token NULL on failure. */

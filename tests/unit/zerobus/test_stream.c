@@ -536,8 +536,8 @@ static void test_flush_and_flush_timeout(void **state)
     teardown_client();
 }
 
-/* The client thread's wait: as long as its timers allow, and cut short by a record only
- * when it would act on it at once. */
+/* The client thread's wait: as long as its timers allow; while records flow it polls
+ * every millisecond, and once quiet a record it would act on at once rings it awake. */
 static void test_wait_and_wake(void **state)
 {
     (void)state;
@@ -545,18 +545,18 @@ static void test_wait_and_wake(void **state)
     int base = rings; /* adding the table rang (an eager open would need the thread) */
     zb_client_tick(&Z);
     assert_int_equal(zb_client_prepare_wait(&Z), ZB_MAX_WAIT_MS); /* idle: nothing to time */
-    submit(0); /* the first record opens the stream: it rings, once per wait */
+    submit(0); /* quiet, and the first record opens the stream: it rings, once per wait */
     assert_int_equal(rings, base + 1);
     submit(1);
     assert_int_equal(rings, base + 1);
     assert_int_equal(zb_client_prepare_wait(&Z), 0); /* arrived since the drain: no sleep */
-    open_stream();
-    assert_int_equal(zb_client_prepare_wait(&Z), 5); /* the linger of records 0 and 1 */
-    submit(2);                                       /* joins the lingering batch: no ring */
+    open_stream(); /* a tick that takes records: busy, so it polls and wants no rings */
+    assert_int_equal(zb_client_prepare_wait(&Z), ZB_BUSY_POLL_MS);
+    submit(2);
     assert_int_equal(rings, base + 1);
-    now += 2;
     zb_client_tick(&Z);
-    expect_sent(0, 3); /* three records: a full batch goes before its linger ends */
+    expect_sent(0, 3);  /* three records: a full batch goes before its linger ends */
+    zb_client_tick(&Z); /* nothing new: quiet */
     /* A write in flight: records wait for its completion (an event), so they do not ring;
      * the next timer is the ack timeout (beyond the cap). */
     assert_int_equal(zb_client_prepare_wait(&Z), ZB_MAX_WAIT_MS);
@@ -564,32 +564,36 @@ static void test_wait_and_wake(void **state)
     assert_int_equal(rings, base + 1);
     zb_stream_on_send_done(S(), 1);
     zb_client_tick(&Z);
+    zb_client_tick(&Z);
     assert_int_equal(zb_client_prepare_wait(&Z), 5); /* record 3's linger */
+    submit(4);                                       /* joins the lingering batch: no ring */
+    assert_int_equal(rings, base + 1);
     reply_ack(S(), 0);
     now += 5;
     zb_client_tick(&Z);
-    expect_sent(1, 1);
+    expect_sent(1, 2);
     zb_stream_on_send_done(S(), 1);
     zb_client_tick(&Z);
     assert_int_equal(zb_client_prepare_wait(&Z), ZB_MAX_WAIT_MS);
-    submit(4); /* open, idle, nothing lingering: the record starts a batch, so it rings */
+    submit(5); /* open, idle, nothing lingering: the record starts a batch, so it rings */
     assert_int_equal(rings, base + 2);
     zb_client_tick(&Z);
-    /* Filling a batch rings even while records linger. */
+    zb_client_tick(&Z);
     assert_int_equal(zb_client_prepare_wait(&Z), 5);
-    submit(5);
     submit(6);
+    submit(7);
     assert_int_equal(rings, base + 2);
-    submit(7); /* the inbox holds max_batch_records: rings */
+    submit(8); /* the inbox holds max_batch_records: a full batch rings even while lingering */
     assert_int_equal(rings, base + 3);
-    submit(8);
+    submit(9);
     assert_int_equal(rings, base + 3);
     /* A flush rings whatever the thread thinks; its deadline is a timer. */
     struct done fd = {0};
     assert_rc(zs_zb_flush(T, 500, on_done, &fd), ZS_OK);
     assert_int_equal(rings, base + 4);
     zb_client_tick(&Z);
-    expect_sent(2, 3); /* records 4..6: the flush sends without waiting for the linger */
+    expect_sent(2, 3); /* records 5..7: the flush sends without waiting for the linger */
+    zb_client_tick(&Z);
     assert_int_equal(zb_client_prepare_wait(&Z), 500);
     teardown_client();
 }
