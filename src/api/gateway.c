@@ -331,7 +331,7 @@ static void handle_ingest(struct worker *w, struct zs_http_req *r, const struct 
         *p = (struct parked){.w = w, .req = r, .kind = PARK_INGEST, .t = t};
     }
     uint64_t seq = 0;
-    rc = zs_zb_submit_seq(t->zt, rec, len, wait ? on_parked_done : NULL, p, &seq);
+    rc = zs_zb_submit_seq(t->zt, rec, len, wait ? on_parked_done : NULL, p, wait, &seq);
     if (rc != ZS_OK) {
         free(p);
         struct zs_zb_table_state st;

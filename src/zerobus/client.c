@@ -127,11 +127,11 @@ static zs_rc inbox_push(struct zs_zb_table *t, const struct zb_op *op)
 
 zs_rc zs_zb_submit(struct zs_zb_table *t, const void *rec, size_t len, zs_zb_done_fn fn, void *ctx)
 {
-    return zs_zb_submit_seq(t, rec, len, fn, ctx, NULL);
+    return zs_zb_submit_seq(t, rec, len, fn, ctx, false, NULL);
 }
 
 zs_rc zs_zb_submit_seq(struct zs_zb_table *t, const void *rec, size_t len, zs_zb_done_fn fn,
-                       void *ctx, uint64_t *out_seq)
+                       void *ctx, bool waited, uint64_t *out_seq)
 {
     struct zs_zb *z = t->z;
     if (atomic_load(&z->stopping))
@@ -147,7 +147,7 @@ zs_rc zs_zb_submit_seq(struct zs_zb_table *t, const void *rec, size_t len, zs_zb
         return ZS_ENOMEM;
     memcpy(copy, rec, len);
     pthread_mutex_lock(&t->lock);
-    struct zb_op op = {.rec = {copy, (uint32_t)len, ++t->next_seq, fn, ctx}};
+    struct zb_op op = {.rec = {copy, (uint32_t)len, ++t->next_seq, fn, ctx}, .waited = waited};
     zs_rc rc = inbox_push(t, &op);
     size_t queued = t->inbox_len;
     if (rc == ZS_OK) {
@@ -162,9 +162,9 @@ zs_rc zs_zb_submit_seq(struct zs_zb_table *t, const void *rec, size_t len, zs_zb
         zs_free(copy);
         return rc;
     }
-    /* A full batch, or a record the client thread would act on at once (its verdict
-     * before sleeping): wake it if it sleeps; one ring per sleep. */
-    if ((atomic_load(&t->want_wake) || queued == z->o.max_batch_records) &&
+    /* A waited-for record, a full batch, or a record the client thread would act on at
+     * once (its verdict before sleeping): wake it if it sleeps; one ring per sleep. */
+    if ((waited || atomic_load(&t->want_wake) || queued == z->o.max_batch_records) &&
         atomic_load(&z->sleeping) && atomic_exchange(&z->sleeping, 0))
         ring(z);
     return ZS_OK;
@@ -305,7 +305,7 @@ static size_t drain_inbox(struct zs_zb_table *t, long long now)
             continue;
         }
         struct zb_stream *s = &t->streams[t->rr++ % t->nstreams];
-        if (zb_stream_add(s, &op->rec) != 0) {
+        if (zb_stream_add(s, &op->rec, op->waited) != 0) {
             atomic_fetch_sub(&t->outstanding, 1);
             atomic_fetch_sub(&t->outstanding_bytes, op->rec.len);
             atomic_fetch_add(&t->failed, 1);

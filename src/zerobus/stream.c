@@ -445,12 +445,14 @@ static void maybe_send(struct zb_stream *s, int force)
     struct zs_zb *z = s->t->z;
     if (s->state != ZB_OPEN || s->send_busy || s->call == NULL)
         return;
-    if (s->recs.len == s->n_sent)
+    if (s->recs.len == s->n_sent) {
+        s->waited = 0;
         return;
+    }
     long long now = z->now_ms();
     int full;
     size_t count = next_batch(s, &full);
-    if (!full && !force && now - s->oldest_unsent_ms < (long long)z->o.linger_ms)
+    if (!full && !force && !s->waited && now - s->oldest_unsent_ms < (long long)z->o.linger_ms)
         return;
     if (encode_ingest(s, s->n_sent, count, s->next_offset) != 0) {
         set_error(s, 8, "%s: %s", "request too large for the message buffer");
@@ -474,6 +476,7 @@ static void maybe_send(struct zb_stream *s, int force)
         s->last_msg_ms = now; /* the ack clock starts with the first request in flight */
     s->batches[s->nb++] = (struct zb_batch){s->next_offset++, count};
     s->n_sent += count;
+    s->waited &= s->n_sent < s->recs.len;
     s->send_busy = 1;
     s->oldest_unsent_ms = now;
 }
@@ -560,7 +563,8 @@ long long zb_stream_next_ms(const struct zb_stream *s, int force)
         if (!s->send_busy && s->call != NULL && s->recs.len > s->n_sent) {
             int full;
             next_batch(s, &full);
-            next = min_ll(next, full || force ? now : s->oldest_unsent_ms + z->o.linger_ms);
+            next = min_ll(next,
+                          full || force || s->waited ? now : s->oldest_unsent_ms + z->o.linger_ms);
         }
         return next;
     }
@@ -581,11 +585,14 @@ int zb_stream_takes_records(const struct zb_stream *s)
 }
 
 /* Take a record from the table's inbox (client thread). */
-int zb_stream_add(struct zb_stream *s, const struct zb_rec *r)
+int zb_stream_add(struct zb_stream *s, const struct zb_rec *r, int waited)
 {
     if (s->recs.len == s->n_sent)
         s->oldest_unsent_ms = s->t->z->now_ms();
-    return recq_push(&s->recs, r);
+    if (recq_push(&s->recs, r) != 0)
+        return -1;
+    s->waited |= waited;
+    return 0;
 }
 
 void zb_stream_shutdown(struct zb_stream *s, const char *reason)

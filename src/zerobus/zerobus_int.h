@@ -51,7 +51,8 @@ void zb_stream_tick(struct zb_stream *s, int force); /* timers and batching */
  * thread must be woken for it). force as for tick. */
 long long zb_stream_next_ms(const struct zb_stream *s, int force);
 int zb_stream_takes_records(const struct zb_stream *s);
-int zb_stream_add(struct zb_stream *s, const struct zb_rec *r); /* -1 on ENOMEM */
+/* Take a record; waited: see zs_zb_submit_seq. -1 on ENOMEM. */
+int zb_stream_add(struct zb_stream *s, const struct zb_rec *r, int waited);
 void zb_stream_token(struct zb_stream *s, const char *token, const char *reason, int retryable);
 void zb_stream_eager_open(struct zb_stream *s);
 void zb_stream_shutdown(struct zb_stream *s, const char *reason); /* fail all, free */
@@ -101,6 +102,7 @@ struct zb_stream {
     long long deadline_ms; /* create timeout, backoff end, pause end */
     long long last_msg_ms; /* last server message (ack timeout) */
     long long oldest_unsent_ms;
+    int waited;        /* an unsent record is waited for: no linger until all are sent */
     unsigned attempts; /* failed opens in the current episode */
     int token_retry_used;
     char last_error[256];
@@ -120,6 +122,7 @@ struct zb_flush {
 /* Work handed over by other threads (submit, flush), under the table's lock. */
 struct zb_op {
     int is_flush;
+    int waited; /* zs_zb_submit_seq's waited */
     struct zb_rec rec;
     uint32_t timeout_ms;
 };

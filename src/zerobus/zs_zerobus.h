@@ -76,9 +76,11 @@ ZS_MUST_CHECK zs_rc zs_zb_submit(struct zs_zb_table *t, const void *rec, size_t 
                                  zs_zb_done_fn fn, void *ctx);
 
 /* The same, also returning the record's sequence number in its table (1, 2, ...), the
- * "offset" the gateway reports. out_seq may be NULL. */
+ * "offset" the gateway reports; out_seq may be NULL. waited: somebody waits for this
+ * record's ack (a wait_for_ack request), so it does not wait for the linger: its batch,
+ * with whatever lingers before it, goes as soon as the stream can send. */
 ZS_MUST_CHECK zs_rc zs_zb_submit_seq(struct zs_zb_table *t, const void *rec, size_t len,
-                                     zs_zb_done_fn fn, void *ctx, uint64_t *out_seq);
+                                     zs_zb_done_fn fn, void *ctx, bool waited, uint64_t *out_seq);
 
 /*
  * Complete fn once every record submitted to t before this call is acknowledged (ZS_OK),

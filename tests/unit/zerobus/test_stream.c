@@ -315,6 +315,33 @@ static void test_linger(void **state)
     teardown_client();
 }
 
+/* A record somebody waits for (wait_for_ack) ends the linger of what is queued before it,
+ * and wakes a sleeping client thread; the records after it linger again. */
+static void test_waited_record_skips_linger(void **state)
+{
+    (void)state;
+    setup_with((struct zs_zb_opts){.linger_ms = 1000});
+    submit(0);
+    open_stream();
+    zb_client_tick(&Z);
+    int before = F.nsent;
+    assert_int_equal(zb_client_prepare_wait(&Z), 1000); /* record 0 lingers */
+    int base = rings;
+    assert_rc(zs_zb_submit_seq(T, "r1", 2, on_done, &D[1], true, NULL), ZS_OK);
+    assert_int_equal(rings, base + 1);
+    zb_client_tick(&Z);
+    expect_sent(0, 2); /* records 0 and 1 at once */
+    zb_stream_on_send_done(S(), 1);
+    submit(2);
+    zb_client_tick(&Z);
+    zb_client_tick(&Z);
+    assert_int_equal(F.nsent, before + 1); /* record 2 lingers */
+    assert_int_equal(zb_client_prepare_wait(&Z), 1000);
+    reply_ack(S(), 0);
+    assert_int_equal(D[1].calls, 1);
+    teardown_client();
+}
+
 static void test_recovery_replays_unacked_with_new_offsets(void **state)
 {
     (void)state;
@@ -718,6 +745,7 @@ int main(void)
         cmocka_unit_test(test_happy_path_batches_and_acks),
         cmocka_unit_test(test_ack_beyond_what_was_sent),
         cmocka_unit_test(test_linger),
+        cmocka_unit_test(test_waited_record_skips_linger),
         cmocka_unit_test(test_recovery_replays_unacked_with_new_offsets),
         cmocka_unit_test(test_fatal_status_fails_pending),
         cmocka_unit_test(test_unauthenticated_gets_one_token_retry),
