@@ -84,3 +84,20 @@ const char *zs_buf_cstr(struct zs_buf *b)
     b->data[b->len] = '\0';
     return (const char *)b->data;
 }
+
+char *zs_put(char *p, const void *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+char *zs_put_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return zs_put(p, tmp + i, sizeof tmp - i);
+}

@@ -45,4 +45,12 @@ ZS_MUST_CHECK zs_rc zs_buf_printf(struct zs_buf *b, const char *fmt, ...) ZS_PRI
 /* Ensure data[len] == '\0' (not counted in len) and return data as a C string. NULL on error. */
 const char *zs_buf_cstr(struct zs_buf *b);
 
+/*
+ * Writing into a fixed array where snprintf costs too much (response heads and bodies on
+ * the hot path): the caller has checked the room. Each returns the end of what it wrote.
+ */
+char *zs_put(char *p, const void *s, size_t n);
+#define ZS_PUT_LIT(p, lit) zs_put((p), (lit), sizeof(lit) - 1)
+char *zs_put_u64(char *p, uint64_t v); /* decimal, at most 20 bytes */
+
 #endif

@@ -33,6 +33,23 @@ static void test_buf_ceiling(void **state)
     assert_null(b.data);
 }
 
+static void test_put(void **state)
+{
+    (void)state;
+    char out[64];
+    char *p = ZS_PUT_LIT(out, "n=");
+    p = zs_put_u64(p, 0);
+    *p++ = ',';
+    p = zs_put_u64(p, 7);
+    *p++ = ',';
+    p = zs_put_u64(p, 1000000);
+    *p++ = ',';
+    p = zs_put_u64(p, UINT64_MAX);
+    *p = '\0';
+    assert_string_equal(out, "n=0,7,1000000,18446744073709551615");
+    assert_int_equal(p - out, 34);
+}
+
 static void test_arena(void **state)
 {
     (void)state;
@@ -118,11 +135,9 @@ static void test_fail_injection(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf_ceiling),
-        cmocka_unit_test(test_arena),
-        cmocka_unit_test(test_err),
-        cmocka_unit_test(test_rc_names),
-        cmocka_unit_test(test_log_levels),
+        cmocka_unit_test(test_buf_ceiling),    cmocka_unit_test(test_put),
+        cmocka_unit_test(test_arena),          cmocka_unit_test(test_err),
+        cmocka_unit_test(test_rc_names),       cmocka_unit_test(test_log_levels),
 #ifdef ZS_TESTING
         cmocka_unit_test(test_fail_injection),
 #endif

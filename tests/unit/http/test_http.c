@@ -243,6 +243,25 @@ static void test_slow_client_gets_408(void **state)
     refused("GET /slow HTTP/1.1\r\nHost: x\r\n", "HTTP/1.1 408 ");
 }
 
+/* The request deadline also holds for a later request on a kept-alive connection (the
+ * timer is re-armed lazily: the idle timeout in between is longer). */
+static void test_slow_second_request_gets_408(void **state)
+{
+    (void)state;
+    int fd = connect_server();
+    char buf[4096];
+    send_all(fd, "GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
+    read_responses(fd, buf, sizeof buf, 1);
+    assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
+    send_all(fd, "GET /slow HTTP/1.1\r\nHost: x\r\n");
+    size_t n = read_responses(fd, buf, sizeof buf, 1);
+    buf[n] = '\0';
+    if (strstr(buf, "HTTP/1.1 408 ") == NULL)
+        fail_msg("want a 408 within the 5 s receive timeout, got: %s", buf);
+    assert_true(peer_closed(fd));
+    close(fd);
+}
+
 static void test_client_leaves_while_deferred(void **state)
 {
     (void)state;
@@ -282,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_expect_continue),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_slow_client_gets_408),
+        cmocka_unit_test(test_slow_second_request_gets_408),
         cmocka_unit_test(test_client_leaves_while_deferred),
         cmocka_unit_test(test_query_decoding),
     };
