@@ -32,7 +32,8 @@ const struct zs_opt zs_station_opts_table[] = {
      "Zerobus streams per table; records are spread across them, so one table can exceed "
      "one stream's quota."},
     {"linger_ms", ZS_OPT_MS, "5ms", 0, 1000, STATION_OFF(linger_ms), NULL,
-     "How long a partial batch waits for more records before it is sent."},
+     "How long a partial batch of asynchronous records waits for more before it is sent; "
+     "a wait_for_ack record ends the wait (its caller is waiting)."},
     {"max_batch_records", ZS_OPT_INT, "1000", 1, 100000, STATION_OFF(max_batch_records), NULL,
      "Records per ingest_record_batch message."},
     {"max_batch_bytes", ZS_OPT_SIZE, "10176KiB", 1024, 10 * 1024 * 1024 - 64 * 1024,
