@@ -174,13 +174,17 @@ def free_port():
 
 def test_upstream_down_503_then_recovers_without_restart(tmp_path, station_factory):
     gp, hp = free_port(), free_port()
-    write_setup(tmp_path, gp, hp, station={"recovery_retries": 1, "recovery_timeout_ms": "500ms"})
+    # A short create timeout makes the 503 quick once the emulator is gone; under valgrind
+    # the live emulator itself needs longer to answer the first create.
+    write_setup(tmp_path, gp, hp, station={"recovery_retries": 1,
+                                           "recovery_timeout_ms": f"{int(500 * TIMEOUT_MULT)}ms"})
     data = str(tmp_path / "data")
     argv = [EMULATOR, "--catalog", str(tmp_path / "catalog.json"), "--port", str(gp),
             "--http-port", str(hp), "--data", data, "--log-level", "warn"]
     emu = Proc(VALGRIND + argv)
     s = station_factory(tmp_path / "config.json", tmp_path / ".env")
-    assert s.request("POST", "/ingest/station_one?wait_for_ack=true", {"temp": 1})[0] == 200
+    c, b, _ = s.request("POST", "/ingest/station_one?wait_for_ack=true", {"temp": 1})
+    assert c == 200, b
     emu.proc_kill = emu.p.send_signal(signal.SIGKILL)
     emu.p.wait()
     c, b, h = s.request("POST", "/ingest/station_one?wait_for_ack=true", {"temp": 2})
