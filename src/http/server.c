@@ -30,8 +30,7 @@ struct hoff {
 struct conn {
     uv_tcp_t tcp; /* handle.data = this */
     uv_timer_t timer;
-    uint64_t deadline;    /* loop time of the current request or idle deadline */
-    uint64_t armed_until; /* loop time the running timer fires at */
+    uint64_t deadline; /* loop time of the current request or idle deadline */
     struct zs_http_server *srv;
     struct conn *prev, *next;
     http_parser parser;
@@ -316,9 +315,7 @@ static void write_response(struct conn *c, int status, const char *ctype, const 
         return;
     }
     char *p = ZS_PUT_LIT(head, "HTTP/1.1 ");
-    *p++ = (char)('0' + status / 100);
-    *p++ = (char)('0' + status / 10 % 10);
-    *p++ = (char)('0' + status % 10);
+    p = zs_put_u64(p, (uint64_t)status); /* three digits: checked above */
     *p++ = ' ';
     p = zs_put(p, reason, reason_len);
     p = ZS_PUT_LIT(p, "\r\nDate: ");
@@ -558,7 +555,6 @@ static void on_timer(uv_timer_t *t)
     uint64_t now = uv_now(c->srv->loop);
     if (now < c->deadline) { /* moved later since it was armed */
         uv_timer_start(&c->timer, on_timer, c->deadline - now, 0);
-        c->armed_until = c->deadline;
         return;
     }
     if (c->state == C_READING)
@@ -576,10 +572,8 @@ static void on_timer(uv_timer_t *t)
 static void arm_timer(struct conn *c, uint32_t ms)
 {
     c->deadline = uv_now(c->srv->loop) + ms;
-    if (!uv_is_active((uv_handle_t *)&c->timer) || c->deadline < c->armed_until) {
+    if (!uv_is_active((uv_handle_t *)&c->timer) || ms < uv_timer_get_due_in(&c->timer))
         uv_timer_start(&c->timer, on_timer, ms, 0);
-        c->armed_until = c->deadline;
-    }
 }
 
 static void parse_error(struct conn *c)
