@@ -663,16 +663,11 @@ static int put_str(struct zs_buf *b, const char *s)
 
 static int put_i64(struct zs_buf *b, int64_t v)
 {
-    char tmp[24];
-    size_t n = 0;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[sizeof tmp - 1 - n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
+    char tmp[24], *p = tmp;
     if (v < 0)
-        tmp[sizeof tmp - 1 - n++] = '-';
-    return put(b, tmp + sizeof tmp - n, n);
+        *p++ = '-';
+    p = zs_put_u64(p, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
+    return put(b, tmp, (size_t)(p - tmp));
 }
 
 static int put_real(struct zs_buf *b, double v)
