@@ -1,0 +1,89 @@
+/*
+ * zs_fs_posix: the spool's file-system calls, straight to the kernel. Thread: any.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "core/zs_fs.h"
+
+static int p_open(void *ctx, const char *path, int flags, int mode)
+{
+    (void)ctx;
+    int fd = open(path, flags | O_CLOEXEC, mode);
+    return fd >= 0 ? fd : -errno;
+}
+
+static ssize_t p_pwrite(void *ctx, int fd, const void *buf, size_t n, off_t off)
+{
+    (void)ctx;
+    ssize_t r = pwrite(fd, buf, n, off);
+    return r >= 0 ? r : -errno;
+}
+
+static ssize_t p_pread(void *ctx, int fd, void *buf, size_t n, off_t off)
+{
+    (void)ctx;
+    ssize_t r = pread(fd, buf, n, off);
+    return r >= 0 ? r : -errno;
+}
+
+static int p_fdatasync(void *ctx, int fd)
+{
+    (void)ctx;
+    return fdatasync(fd) == 0 ? 0 : -errno;
+}
+
+static int p_ftruncate(void *ctx, int fd, off_t len)
+{
+    (void)ctx;
+    return ftruncate(fd, len) == 0 ? 0 : -errno;
+}
+
+static int p_close(void *ctx, int fd)
+{
+    (void)ctx;
+    return close(fd) == 0 ? 0 : -errno;
+}
+
+static int p_rename(void *ctx, const char *from, const char *to)
+{
+    (void)ctx;
+    return rename(from, to) == 0 ? 0 : -errno;
+}
+
+static int p_unlink(void *ctx, const char *path)
+{
+    (void)ctx;
+    return unlink(path) == 0 ? 0 : -errno;
+}
+
+const struct zs_fs_ops zs_fs_posix = {
+    .open = p_open,
+    .pwrite = p_pwrite,
+    .pread = p_pread,
+    .fdatasync = p_fdatasync,
+    .ftruncate = p_ftruncate,
+    .close = p_close,
+    .rename = p_rename,
+    .unlink = p_unlink,
+};
+
+int zs_fs_pwrite_all(const struct zs_fs_ops *fs, int fd, const void *buf, size_t n, off_t off)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = fs->pwrite(fs->ctx, fd, p, n, off);
+        if (w < 0 && w != -EINTR)
+            return (int)w;
+        if (w == 0)
+            return -EIO;
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+            off += w;
+        }
+    }
+    return 0;
+}
