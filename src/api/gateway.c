@@ -1,73 +1,55 @@
 /*
- * The gateway: worker threads (one libuv loop and SO_REUSEPORT listener each), request
- * routing and handlers, and the hand-back of Zerobus completions to the worker that owns
- * the request (a locked list + uv_async_send, drained on the worker's loop).
- * Thread: handlers on their worker; completions arrive on the Zerobus client thread.
+ * The handlers: routing, ingest (transcode, then the spool), flush, health, info, OpenAPI.
+ * Thread: handlers on their worker; completions arrive on the spool's or the Zerobus
+ * client's thread and go back to the worker through the runtime's post function.
  */
 #include <jansson.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <uv.h>
 
 #include "api/zs_api.h"
 #include "core/zs_log.h"
 #include "core/zs_mem.h"
 #include "http/zs_http.h"
 #include "schema/zs_transcode.h"
-#include "zerobus/zs_zerobus.h"
-
-struct gateway;
 
 struct gw_table {
     const struct zs_table_cfg *cfg;
-    struct zs_zb_table *zt;
+    struct zs_spool_table *st;
     char *key_json; /* cfg->key as a quoted JSON string, for the hot-path replies */
 };
 
 enum park_kind { PARK_INGEST, PARK_FLUSH };
 
-/* A request waiting for the Zerobus client (wait_for_ack ingest, flush). */
+/* A request waiting for the spool (commit, ack, flush). */
 struct parked {
-    struct worker *w;
+    struct zs_handoff_node node; /* first: the runtime hands the node back */
+    struct zs_gateway_worker *w;
     struct zs_http_req *req;
     enum park_kind kind;
+    bool wait;
     const struct gw_table *t;
     uint64_t seq;
     zs_rc rc;
     bool retryable;
     char reason[256];
-    struct parked *next;
 };
 
-struct worker {
-    struct gateway *g;
-    int index;
-    uv_loop_t loop;
-    uv_async_t wake; /* completions to answer, or a stop step */
-    struct zs_http_server *http;
+struct zs_gateway_worker {
+    struct zs_gateway *g;
     struct zs_transcoder *tc;
     struct zs_buf rec;
-    pthread_mutex_t lock;
-    struct parked *done;
-    int stop_step; /* 1: drain, 2: close (set under lock) */
-    pthread_t thread;
+    zs_gateway_post_fn post;
+    void *post_ctx;
 };
 
-struct gateway {
+struct zs_gateway {
     const struct zs_config *c;
-    const struct zs_gateway_opts *o;
-    struct zs_zb *zb;
+    struct zs_spool *sp;
     struct gw_table *tables;
     size_t ntables;
-    struct worker *w;
-    unsigned nw;
-    uint16_t port;
     atomic_long parked;
     atomic_int stopping;
 };
@@ -121,7 +103,7 @@ static void reply_ok(struct zs_http_req *r, int status, const struct gw_table *t
     zs_http_respond(r, status, "application/json", body, (size_t)(p - body), NULL);
 }
 
-static const struct gw_table *find_table(struct gateway *g, const uint8_t *p, size_t n)
+static const struct gw_table *find_table(struct zs_gateway *g, const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < g->ntables; i++)
         if (strlen(g->tables[i].cfg->key) == n && memcmp(g->tables[i].cfg->key, p, n) == 0)
@@ -139,74 +121,44 @@ static void not_found_table(struct zs_http_req *r, const uint8_t *p, size_t n)
 
 /* ---------------------------------------------------------------- completions */
 
-/* Client thread: hand a parked request back to its worker. */
-static void post(struct parked *p, zs_rc rc, const char *reason, bool retryable)
+/* Spool or client thread: hand a parked request back to its worker. */
+static void on_parked_done(void *ctx, zs_rc rc, uint64_t seq, const char *reason, bool retryable)
 {
-    struct worker *w = p->w;
+    struct parked *p = ctx;
     p->rc = rc;
     p->retryable = retryable;
+    if (p->kind == PARK_INGEST && rc == ZS_OK)
+        p->seq = seq;
     snprintf(p->reason, sizeof p->reason, "%s", reason ? reason : "");
-    pthread_mutex_lock(&w->lock);
-    p->next = w->done;
-    w->done = p;
-    pthread_mutex_unlock(&w->lock);
-    uv_async_send(&w->wake);
+    p->w->post(p->w->post_ctx, &p->node);
 }
 
-static void on_parked_done(void *ctx, zs_rc rc, const char *reason, bool retryable)
+void zs_gateway_answer(struct zs_handoff_node *node)
 {
-    post(ctx, rc, reason, retryable);
-}
-
-static void answer_parked(struct parked *p)
-{
+    struct parked *p = (struct parked *)node;
     struct zs_http_req *r = p->req;
+    struct zs_gateway *g = p->w->g;
     if (p->rc == ZS_OK) {
-        if (p->kind == PARK_INGEST)
-            reply_ok(r, 200, p->t, "Record ingested and acknowledged by Zerobus", true, &p->seq);
-        else
+        if (p->kind == PARK_FLUSH)
             reply_ok(r, 200, p->t, "Every record accepted before the flush is acknowledged", false,
                      NULL);
+        else if (p->wait)
+            reply_ok(r, 200, p->t, "Record ingested and acknowledged by Zerobus", true, &p->seq);
+        else
+            reply_ok(r, 202, p->t, "Record queued for ingestion", false, &p->seq);
     } else if (p->rc == ZS_ETIMEDOUT) {
         reply_error(r, 504, p->reason[0] ? p->reason : "timed out waiting for Zerobus", NULL, NULL);
+    } else if (p->rc == ZS_ENOSPC || p->rc == ZS_EIO) {
+        reply_error(r, 503, p->reason[0] ? p->reason : "the spool could not write the record", NULL,
+                    "Retry-After: 1\r\n");
     } else if (p->retryable) {
         reply_error(r, 503, p->reason[0] ? p->reason : "Zerobus is unavailable", NULL,
                     "Retry-After: 1\r\n");
     } else {
         reply_error(r, 502, p->reason[0] ? p->reason : "Zerobus rejected the record", NULL, NULL);
     }
-    atomic_fetch_sub(&p->w->g->parked, 1);
+    atomic_fetch_sub(&g->parked, 1);
     free(p);
-}
-
-static void on_wake(uv_async_t *a)
-{
-    struct worker *w = a->data;
-    pthread_mutex_lock(&w->lock);
-    struct parked *list = w->done;
-    w->done = NULL;
-    int step = w->stop_step;
-    pthread_mutex_unlock(&w->lock);
-    /* Answer in submission order (the list is LIFO). */
-    struct parked *rev = NULL;
-    while (list != NULL) {
-        struct parked *n = list->next;
-        list->next = rev;
-        rev = list;
-        list = n;
-    }
-    while (rev != NULL) {
-        struct parked *n = rev->next;
-        answer_parked(rev);
-        rev = n;
-    }
-    if (step == 1 && w->http != NULL)
-        zs_http_server_drain(w->http);
-    if (step == 2) {
-        zs_http_server_close(w->http);
-        w->http = NULL;
-        uv_close((uv_handle_t *)&w->wake, NULL);
-    }
 }
 
 /* ---------------------------------------------------------------- handlers */
@@ -225,29 +177,37 @@ static int path_prefix(const struct zs_http_req *r, const char *p, struct zs_sli
     return memchr(rest->ptr, '/', rest->len) == NULL;
 }
 
-static json_t *table_health(const struct gw_table *t, int *degraded)
+static json_t *table_health(struct zs_spool_table *st, int *degraded)
 {
-    struct zs_zb_table_state st;
-    zs_zb_table_state(t->zt, &st);
-    int bad = strcmp(st.state, "recovering") == 0 || st.last_fail_ms > st.last_ok_ms;
+    struct zs_spool_table_state ss;
+    zs_spool_table_state(st, &ss);
+    const struct zs_spool_upstream *up = &ss.up;
+    int bad =
+        up->failing || strcmp(up->state, "recovering") == 0 || up->last_fail_ms > up->last_ok_ms;
     *degraded |= bad;
-    json_t *j =
-        json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "table_name",
-                  t->cfg->table_name, "status", bad ? "degraded" : "healthy", "stream_state",
-                  st.state, "queued", (json_int_t)st.queued, "inflight", (json_int_t)st.inflight,
-                  "acknowledged", (json_int_t)st.acked, "failed", (json_int_t)st.failed,
-                  "recoveries", (json_int_t)st.recoveries, "replayed", (json_int_t)st.replayed,
-                  "streams_opened", (json_int_t)st.streams_opened);
+    json_t *j = json_pack(
+        "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+        "s:I}",
+        "table_name", zs_spool_table_name(st), "status", bad ? "degraded" : "healthy",
+        "stream_state", up->state, "durability", ss.mode, "accepted", (json_int_t)ss.accepted,
+        "pending", (json_int_t)ss.pending, "pending_bytes", (json_int_t)ss.pending_bytes,
+        "oldest_pending_age_ms", (json_int_t)ss.oldest_pending_ms, "queued", (json_int_t)up->queued,
+        "inflight", (json_int_t)up->inflight, "acknowledged", (json_int_t)up->acked, "failed",
+        (json_int_t)up->failed, "dead_letters", (json_int_t)ss.dead_letters, "replayed",
+        (json_int_t)(ss.replayed + up->replayed), "replayed_from_spool", (json_int_t)ss.replayed,
+        "recoveries", (json_int_t)up->recoveries, "streams_opened", (json_int_t)up->streams_opened,
+        "segments", (json_int_t)ss.segments);
+    json_object_set_new(j, "commit_failures", json_integer((json_int_t)ss.commit_failures));
     json_object_set_new(j, "last_error",
-                        st.last_error[0] ? json_string(st.last_error) : json_null());
+                        up->last_error[0] ? json_string(up->last_error) : json_null());
     return j;
 }
 
-static void handle_health(struct gateway *g, struct zs_http_req *r, const struct gw_table *one)
+static void handle_health(struct zs_gateway *g, struct zs_http_req *r, const struct gw_table *one)
 {
     int degraded = 0;
     if (one != NULL) {
-        json_t *j = table_health(one, &degraded);
+        json_t *j = table_health(one->st, &degraded);
         reply_json(r, degraded ? 503 : 200, j, degraded ? "Retry-After: 1\r\n" : NULL);
         return;
     }
@@ -255,7 +215,7 @@ static void handle_health(struct gateway *g, struct zs_http_req *r, const struct
     json_t *reasons = json_array();
     for (size_t i = 0; i < g->ntables; i++) {
         int d = 0;
-        json_t *th = table_health(&g->tables[i], &d);
+        json_t *th = table_health(g->tables[i].st, &d);
         if (d) {
             char why[400];
             json_t *le = json_object_get(th, "last_error");
@@ -266,13 +226,24 @@ static void handle_health(struct gateway *g, struct zs_http_req *r, const struct
         degraded |= d;
         json_object_set_new(tables, g->tables[i].cfg->key, th);
     }
-    json_t *j = json_pack("{s:s, s:s, s:i, s:o, s:o}", "status", degraded ? "degraded" : "healthy",
-                          "service", "zerobus-station", "active_tables", (int)g->ntables, "tables",
-                          tables, "reasons", reasons);
+    /* Tables left in the spool by an earlier configuration, still being delivered. */
+    json_t *orphans = json_object();
+    struct zs_spool_table *ot;
+    for (size_t i = 0; (ot = zs_spool_orphan(g->sp, i)) != NULL; i++) {
+        int d = 0;
+        json_object_set_new(orphans, zs_spool_table_name(ot), table_health(ot, &d));
+        degraded |= d;
+    }
+    const char *dir = zs_spool_dir(g->sp);
+    json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s?, s:o, s:o, s:o}", "status",
+                          degraded ? "degraded" : "healthy", "service", "zerobus-station",
+                          "active_tables", (int)g->ntables, "durability",
+                          zs_spool_mode(g->sp) == ZS_SPOOL_DISK ? "disk" : "memory", "spool_dir",
+                          dir, "tables", tables, "spool_only_tables", orphans, "reasons", reasons);
     reply_json(r, degraded ? 503 : 200, j, degraded ? "Retry-After: 1\r\n" : NULL);
 }
 
-static void handle_info(struct gateway *g, struct zs_http_req *r)
+static void handle_info(struct zs_gateway *g, struct zs_http_req *r)
 {
     json_t *tables = json_array(), *endpoints = json_object();
     for (size_t i = 0; i < g->ntables; i++)
@@ -311,9 +282,40 @@ static int parse_wait(const struct zs_http_req *r, int *wait)
     return 0;
 }
 
-static void handle_ingest(struct worker *w, struct zs_http_req *r, const struct gw_table *t)
+static void reply_stopping(struct zs_http_req *r)
 {
-    struct gateway *g = w->g;
+    reply_error(r, 503, "the station is shutting down", NULL, "Retry-After: 1\r\n");
+}
+
+/* A refused submit (fn will not run): the status that tells the client what to do. */
+static void reply_refused(struct zs_http_req *r, const struct gw_table *t, zs_rc rc)
+{
+    if (rc == ZS_EAGAIN) {
+        reply_error(r, 429, "too many records waiting for this table; retry shortly", NULL,
+                    "Retry-After: 1\r\n");
+    } else if (rc == ZS_ELIMIT) {
+        reply_error(r, 413, "record too large for Zerobus", NULL, NULL);
+    } else if (rc == ZS_ECANCELED) {
+        reply_stopping(r);
+    } else if (rc == ZS_EUNAVAIL) {
+        struct zs_spool_table_state ss;
+        zs_spool_table_state(t->st, &ss);
+        char msg[400];
+        if (ss.up.failing || strcmp(ss.up.state, "recovering") == 0)
+            snprintf(msg, sizeof msg, "Zerobus is unavailable: %s",
+                     ss.up.last_error[0] ? ss.up.last_error : "reconnecting");
+        else
+            snprintf(msg, sizeof msg, "the spool of this table is full: Zerobus is behind");
+        reply_error(r, 503, msg, NULL, "Retry-After: 1\r\n");
+    } else {
+        reply_error(r, 503, "the station cannot accept the record now", NULL, "Retry-After: 1\r\n");
+    }
+}
+
+static void handle_ingest(struct zs_gateway_worker *w, struct zs_http_req *r,
+                          const struct gw_table *t)
+{
+    struct zs_gateway *g = w->g;
     int wait;
     if (parse_wait(r, &wait) != 0) {
         reply_error(r, 400, "wait_for_ack must be true or false", "wait_for_ack", NULL);
@@ -333,52 +335,46 @@ static void handle_ingest(struct worker *w, struct zs_http_req *r, const struct 
     const void *rec =
         t->cfg->record_type == ZS_RECORD_JSON ? (const void *)r->body.ptr : w->rec.data;
     size_t len = t->cfg->record_type == ZS_RECORD_JSON ? r->body.len : w->rec.len;
-    struct parked *p = NULL;
-    if (wait) {
-        p = zs_xcalloc(1, sizeof *p);
-        *p = (struct parked){.w = w, .req = r, .kind = PARK_INGEST, .t = t};
-    }
+    struct parked *p = zs_xcalloc(1, sizeof *p);
+    *p = (struct parked){.w = w, .req = r, .kind = PARK_INGEST, .t = t, .wait = wait};
     uint64_t seq = 0;
-    rc = zs_zb_submit_seq(t->zt, rec, len, wait ? on_parked_done : NULL, p, wait, &seq);
-    if (rc != ZS_OK) {
+    atomic_fetch_add(&g->parked, 1);
+    rc = zs_spool_submit(t->st, rec, len, wait, on_parked_done, p, &seq);
+    if (rc != ZS_OK || seq != 0) { /* refused, or accepted at once (memory mode) */
+        atomic_fetch_sub(&g->parked, 1);
         free(p);
-        struct zs_zb_table_state st;
-        zs_zb_table_state(t->zt, &st);
-        if (rc == ZS_EAGAIN && strcmp(st.state, "recovering") != 0)
-            reply_error(r, 429, "too many records in flight for this table; retry shortly", NULL,
-                        "Retry-After: 1\r\n");
-        else if (rc == ZS_ELIMIT)
-            reply_error(r, 413, "record too large for Zerobus", NULL, NULL);
+        if (rc != ZS_OK)
+            reply_refused(r, t, rc);
         else
-            reply_error(r, 503, st.last_error[0] ? st.last_error : "Zerobus is unavailable", NULL,
-                        "Retry-After: 1\r\n");
-        return;
+            reply_ok(r, 202, t, "Record queued for ingestion", false, &seq);
     }
-    if (wait) {
-        p->seq = seq;
-        atomic_fetch_add(&g->parked, 1);
-        return; /* answered by answer_parked */
-    }
-    reply_ok(r, 202, t, "Record queued for ingestion", false, &seq);
+    /* else answered by zs_gateway_answer */
 }
 
-static void handle_flush(struct worker *w, struct zs_http_req *r, const struct gw_table *t)
+static void handle_flush(struct zs_gateway_worker *w, struct zs_http_req *r,
+                         const struct gw_table *t)
 {
     struct parked *p = zs_xcalloc(1, sizeof *p);
     *p = (struct parked){.w = w, .req = r, .kind = PARK_FLUSH, .t = t};
-    zs_rc rc = zs_zb_flush(t->zt, 0, on_parked_done, p);
-    if (rc != ZS_OK) {
-        free(p);
-        reply_error(r, 503, "the station is shutting down", NULL, "Retry-After: 1\r\n");
-        return;
-    }
     atomic_fetch_add(&w->g->parked, 1);
+    zs_rc rc =
+        zs_spool_flush(t->st, (uint32_t)w->g->c->station.flush_timeout_ms, on_parked_done, p);
+    if (rc != ZS_OK) {
+        atomic_fetch_sub(&w->g->parked, 1);
+        free(p);
+        reply_refused(r, t, rc);
+    }
 }
 
-static void handle(struct zs_http_req *r, void *ctx)
+void zs_gateway_handle(struct zs_http_req *r, void *ctx)
 {
-    struct worker *w = ctx;
-    struct gateway *g = w->g;
+    struct zs_gateway_worker *w = ctx;
+    struct zs_gateway *g = w->g;
+    int stopping = atomic_load(&g->stopping);
+    if (stopping >= 2) { /* the delivery path is going away: touch nothing of it */
+        reply_stopping(r);
+        return;
+    }
     int get = strcmp(r->method, "GET") == 0, post_m = strcmp(r->method, "POST") == 0;
     struct zs_slice key;
     int ingest = path_prefix(r, "/ingest/", &key);
@@ -388,6 +384,8 @@ static void handle(struct zs_http_req *r, void *ctx)
             not_found_table(r, key.ptr, key.len);
         else if (!post_m)
             reply_error(r, 405, "use POST", NULL, "Allow: POST\r\n");
+        else if (stopping)
+            reply_stopping(r);
         else if (ingest)
             handle_ingest(w, r, t);
         else
@@ -422,154 +420,70 @@ static void handle(struct zs_http_req *r, void *ctx)
     }
 }
 
-/* ---------------------------------------------------------------- workers */
+/* ---------------------------------------------------------------- lifecycle */
 
-static void *worker_main(void *arg)
+zs_rc zs_gateway_create(const struct zs_config *c, struct zs_spool *sp,
+                        struct zs_spool_table *const *tables, struct zs_gateway **out)
 {
-    struct worker *w = arg;
-    uv_run(&w->loop, UV_RUN_DEFAULT);
-    return NULL;
-}
-
-static zs_rc worker_init(struct gateway *g, struct worker *w, int index, uint16_t port,
-                         struct zs_err *err)
-{
-    w->g = g;
-    w->index = index;
-    uv_loop_init(&w->loop);
-    uv_async_init(&w->loop, &w->wake, on_wake);
-    w->wake.data = w;
-    pthread_mutex_init(&w->lock, NULL);
-    w->tc = zs_transcoder_create();
-    zs_buf_init(&w->rec, (size_t)g->c->station.max_record_bytes + 4096);
-    struct zs_http_opts ho = {.host = g->o->host, .port = port};
-    return zs_http_server_start(&w->loop, &ho, handle, w, &w->http, err);
-}
-
-static void set_step(struct gateway *g, int step)
-{
-    for (unsigned i = 0; i < g->nw; i++) {
-        pthread_mutex_lock(&g->w[i].lock);
-        g->w[i].stop_step = step;
-        pthread_mutex_unlock(&g->w[i].lock);
-        uv_async_send(&g->w[i].wake);
-    }
-}
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void wait_parked(struct gateway *g, long long until)
-{
-    while (atomic_load(&g->parked) > 0 && mono_ms() < until)
-        usleep(2000);
-}
-
-void zs_api_zb_opts(const struct zs_config *c, struct zs_zb_opts *out)
-{
-    const struct zs_station_opts *so = &c->station;
-    *out = (struct zs_zb_opts){
-        .endpoint = c->server_endpoint,
-        .tls_ca_file = c->tls_ca_file,
-        .workspace_url = c->workspace_url,
-        .workspace_id = c->workspace_id,
-        .client_id = c->client_id,
-        .client_secret = c->client_secret,
-        .streams_per_table = (uint32_t)so->streams_per_table,
-        .linger_ms = (uint32_t)so->linger_ms,
-        .max_batch_records = (uint32_t)so->max_batch_records,
-        .max_batch_bytes = (size_t)so->max_batch_bytes,
-        .max_inflight_records = (uint32_t)so->max_inflight_records,
-        .max_inflight_bytes = (size_t)so->max_inflight_bytes,
-        .recovery_timeout_ms = (uint32_t)so->recovery_timeout_ms,
-        .recovery_backoff_ms = (uint32_t)so->recovery_backoff_ms,
-        .recovery_retries = so->recovery_retries == 0 ? UINT32_MAX : (uint32_t)so->recovery_retries,
-        .ack_timeout_ms = (uint32_t)so->ack_timeout_ms,
-        .flush_timeout_ms = (uint32_t)so->flush_timeout_ms,
-    };
-}
-
-zs_rc zs_gateway_run(const struct zs_config *c, const struct zs_gateway_opts *o, struct zs_err *err)
-{
-    struct gateway g = {.c = c, .o = o};
-    struct zs_zb_opts zo;
-    zs_api_zb_opts(c, &zo);
-    zs_rc rc = zs_zb_create(&zo, &g.zb, err);
-    if (rc != ZS_OK)
-        return rc;
-    g.tables = zs_xcalloc(c->ntables, sizeof *g.tables);
-    g.ntables = c->ntables;
-    for (size_t i = 0; i < c->ntables && rc == ZS_OK; i++) {
-        struct zs_buf d;
-        zs_buf_init(&d, 1 << 24);
-        g.tables[i].cfg = &c->tables[i];
+    struct zs_gateway *g = zs_xcalloc(1, sizeof *g);
+    g->c = c;
+    g->sp = sp;
+    g->ntables = c->ntables;
+    g->tables = zs_xcalloc(c->ntables ? c->ntables : 1, sizeof *g->tables);
+    for (size_t i = 0; i < c->ntables; i++) {
+        g->tables[i].cfg = &c->tables[i];
+        g->tables[i].st = tables[i];
         json_t *k = json_string(c->tables[i].key);
-        g.tables[i].key_json = k ? json_dumps(k, JSON_ENCODE_ANY) : NULL;
+        g->tables[i].key_json = k ? json_dumps(k, JSON_ENCODE_ANY) : NULL;
         json_decref(k);
-        if (g.tables[i].key_json == NULL)
-            g.tables[i].key_json = zs_xstrdup("\"\"");
-        if (c->tables[i].record_type == ZS_RECORD_PROTO)
-            rc = zs_schema_descriptor(c->tables[i].schema, &d);
-        if (rc == ZS_OK)
-            rc = zs_zb_table_add(g.zb, c->tables[i].table_name, (int)c->tables[i].record_type,
-                                 d.data, d.len, o->eager, &g.tables[i].zt, err);
-        zs_buf_release(&d);
+        if (g->tables[i].key_json == NULL)
+            g->tables[i].key_json = zs_xstrdup("\"\"");
     }
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    g.nw = o->workers ? o->workers : (unsigned)(cores > 0 ? cores : 1);
-    g.w = zs_xcalloc(g.nw, sizeof *g.w);
-    unsigned started = 0, inited = 0;
-    for (unsigned i = 0; i < g.nw && rc == ZS_OK; i++) {
-        rc = worker_init(&g, &g.w[i], (int)i, i == 0 ? o->port : g.port, err);
-        inited++;
-        if (rc == ZS_OK && i == 0)
-            g.port = zs_http_server_port(g.w[0].http);
-        if (rc == ZS_OK && pthread_create(&g.w[i].thread, NULL, worker_main, &g.w[i]) == 0)
-            started++;
+    *out = g;
+    return ZS_OK;
+}
+
+void zs_gateway_destroy(struct zs_gateway *g)
+{
+    if (g == NULL)
+        return;
+    for (size_t i = 0; i < g->ntables; i++)
+        free(g->tables[i].key_json);
+    free(g->tables);
+    free(g);
+}
+
+struct zs_gateway_worker *zs_gateway_worker_create(struct zs_gateway *g, zs_gateway_post_fn post,
+                                                   void *post_ctx)
+{
+    struct zs_gateway_worker *w = zs_xcalloc(1, sizeof *w);
+    w->g = g;
+    w->post = post;
+    w->post_ctx = post_ctx;
+    w->tc = zs_transcoder_create();
+    if (w->tc == NULL) {
+        free(w);
+        return NULL;
     }
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    if (rc == ZS_OK) {
-        zs_log(ZS_LOG_INFO, "api", "msg=\"listening\" host=%s port=%u workers=%u tables=%zu",
-               o->host, g.port, g.nw, g.ntables);
-        if (o->on_ready)
-            o->on_ready(g.port, o->ready_ctx);
-        int sig = 0;
-        sigwait(&sigs, &sig); /* the signals are blocked in every thread (see main) */
-        zs_log(ZS_LOG_INFO, "api", "msg=\"stopping\" signal=%d", sig);
-    }
-    /* Graceful stop: no new connections, answer what is parked, flush, close streams. */
-    long long until = mono_ms() + (o->shutdown_ms ? o->shutdown_ms : 10000);
-    set_step(&g, 1);
-    wait_parked(&g, until);
-    long long left = until - mono_ms();
-    zs_zb_destroy(g.zb, left > 0 ? (uint32_t)left : 0); /* leftovers complete as ECANCELED */
-    wait_parked(&g, mono_ms() + 1000);
-    set_step(&g, 2);
-    for (unsigned i = 0; i < started; i++)
-        pthread_join(g.w[i].thread, NULL);
-    for (unsigned i = 0; i < inited; i++) {
-        struct worker *w = &g.w[i];
-        if (i >= started) { /* never ran: close what worker_init opened */
-            zs_http_server_close(w->http);
-            uv_close((uv_handle_t *)&w->wake, NULL);
-            uv_run(&w->loop, UV_RUN_DEFAULT);
-        }
-        uv_loop_close(&w->loop);
-        zs_transcoder_destroy(w->tc);
-        zs_buf_release(&w->rec);
-        pthread_mutex_destroy(&w->lock);
-    }
-    free(g.w);
-    for (size_t i = 0; g.tables != NULL && i < c->ntables; i++)
-        free(g.tables[i].key_json);
-    free(g.tables);
-    zs_log(ZS_LOG_INFO, "api", "msg=\"stopped\"");
-    return rc;
+    zs_buf_init(&w->rec, (size_t)g->c->station.max_record_bytes + 4096);
+    return w;
+}
+
+void zs_gateway_worker_destroy(struct zs_gateway_worker *w)
+{
+    if (w == NULL)
+        return;
+    zs_transcoder_destroy(w->tc);
+    zs_buf_release(&w->rec);
+    free(w);
+}
+
+void zs_gateway_set_stopping(struct zs_gateway *g, int level)
+{
+    atomic_store(&g->stopping, level);
+}
+
+long zs_gateway_parked(struct zs_gateway *g)
+{
+    return atomic_load(&g->parked);
 }

@@ -1,8 +1,13 @@
 /*
- * The HTTP gateway: the original service's API (GET /, /health, /health/{table},
- * POST /ingest/{table}?wait_for_ack=, POST /flush/{table}, /openapi.json, /docs, /redoc)
- * on N worker loops, wired to the Zerobus client (design.md §3).
- * Thread: zs_gateway_run blocks the calling thread (main) until SIGTERM/SIGINT.
+ * The HTTP handlers: the original service's API (GET /, /health, /health/{table},
+ * POST /ingest/{table}?wait_for_ack=, POST /flush/{table}, /openapi.json, /docs, /redoc).
+ * They reach the delivery path only through the spool (spool/zs_spool.h: submit, flush,
+ * state); threads, loops, signals and shutdown belong to the runtime (src/app/serve.c).
+ *
+ * Threads: zs_gateway_handle runs on an HTTP worker's loop thread with that worker's
+ * struct zs_gateway_worker. A request that waits (a spool commit, an ack, a flush) is
+ * parked; its completion arrives on another thread and is handed to the worker's runtime
+ * through post_fn, which must call zs_gateway_answer on the worker's thread.
  */
 #ifndef ZS_API_H
 #define ZS_API_H
@@ -13,32 +18,45 @@
 #include "config/zs_config.h"
 #include "core/zs_buf.h"
 #include "core/zs_err.h"
-#include "zerobus/zs_zerobus.h"
+#include "core/zs_handoff.h"
+#include "http/zs_http.h"
+#include "spool/zs_spool.h"
 
-struct zs_gateway_opts {
-    const char *host;     /* "0.0.0.0" like the original */
-    uint16_t port;        /* 8000; 0 = ephemeral */
-    unsigned workers;     /* 0 = number of cores */
-    bool eager;           /* open streams at start instead of at the first record */
-    uint32_t shutdown_ms; /* deadline for draining requests and acks at shutdown */
-    void (*on_ready)(uint16_t port, void *ctx); /* after every worker listens */
-    void *ready_ctx;
-};
+struct zs_gateway;
+struct zs_gateway_worker;
+
+/* Give a parked request's node to its worker's thread (any thread; see above). */
+typedef void (*zs_gateway_post_fn)(void *post_ctx, struct zs_handoff_node *parked);
 
 /*
- * Serve until SIGTERM/SIGINT, then stop accepting, finish in-flight requests, flush and
- * close the streams within shutdown_ms, and return ZS_OK. Errors at start (bind, client)
- * return ZS_EIO / ZS_EINVAL with err set.
+ * Handlers for c's tables; tables[i] is the spool table of c->tables[i] (borrowed, as are
+ * c and sp: they outlive the gateway). Returns ZS_OK or ZS_ENOMEM. Thread: main.
  */
-ZS_MUST_CHECK zs_rc zs_gateway_run(const struct zs_config *c, const struct zs_gateway_opts *o,
-                                   struct zs_err *err);
+ZS_MUST_CHECK zs_rc zs_gateway_create(const struct zs_config *c, struct zs_spool *sp,
+                                      struct zs_spool_table *const *tables,
+                                      struct zs_gateway **out);
+void zs_gateway_destroy(struct zs_gateway *g); /* NULL does nothing */
+
+/* Per-worker handler state (transcoder, buffers). NULL on ENOMEM. Thread: main. */
+struct zs_gateway_worker *zs_gateway_worker_create(struct zs_gateway *g, zs_gateway_post_fn post,
+                                                   void *post_ctx);
+void zs_gateway_worker_destroy(struct zs_gateway_worker *w);
+
+/* The zs_http_handler_fn of a worker (ctx: its struct zs_gateway_worker). */
+void zs_gateway_handle(struct zs_http_req *req, void *ctx);
+
+/* Answer a parked request handed back by post. Thread: its worker's. */
+void zs_gateway_answer(struct zs_handoff_node *parked);
 
 /*
- * Fill *out with the Zerobus client options of c (credentials, endpoint, the station
- * section's stream, batch, in-flight and recovery settings). The strings point into c,
- * which must outlive *out. Never fails.
+ * Shutdown levels: 1 = ingest and flush answer 503 (stopping); 2 = the delivery path is
+ * going away: every request answers 503 without touching the spool. The runtime makes
+ * sure each worker has seen level 2 before it destroys the sink. Thread: any.
  */
-void zs_api_zb_opts(const struct zs_config *c, struct zs_zb_opts *out);
+void zs_gateway_set_stopping(struct zs_gateway *g, int level);
+
+/* Requests parked and not yet answered (for the shutdown's waits). Thread: any. */
+long zs_gateway_parked(struct zs_gateway *g);
 
 /* OpenAPI 3.1 document for the configured tables (openapi.c). */
 ZS_MUST_CHECK zs_rc zs_api_openapi(const struct zs_config *c, struct zs_buf *out);

@@ -1,38 +1,41 @@
 /*
- * zerobus-station command line: check, proto, encode, help-config.
- * (The gateway itself, `zerobus-station [--config F]`, arrives with the HTTP issue.)
- * Thread: main only.
+ * zerobus-station command line: serve (the default), check, proto, encode, send, spool,
+ * help-config. Serving itself is the runtime in serve.c. Thread: main only.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "config/zs_config.h"
-#include "core/zs_buf.h"
-#include "core/zs_err.h"
-#include "schema/zs_schema.h"
-#include "schema/zs_transcode.h"
-#include "api/zs_api.h"
-#include "core/zs_log.h"
-#include "core/zs_mem.h"
-#include "zerobus/zs_zerobus.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <libgen.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-
-#include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "app/serve.h"
+#include "config/zs_config.h"
+#include "core/zs_buf.h"
+#include "core/zs_clock.h"
+#include "core/zs_err.h"
+#include "core/zs_log.h"
+#include "core/zs_mem.h"
+#include "schema/zs_schema.h"
+#include "schema/zs_transcode.h"
+#include "spool/zs_spool.h"
+#include "zerobus/zs_zerobus.h"
 
 #ifndef ZS_VERSION
 #define ZS_VERSION "0.0.0"
 #endif
 
 #define EXIT_USAGE 2
+#define EXIT_LOST 3 /* the station stopped with records given up or dead-lettered */
 
 static const char usage_main[] =
     "usage: zerobus-station [serve options]        run the gateway\n"
@@ -48,15 +51,19 @@ static const char usage_main[] =
     "  --workers N        HTTP worker threads (default: number of cores)\n"
     "  --eager            open the Zerobus streams at start, not at the first record\n"
     "  --local DIR        run against a zerobus-emulator started on loopback, rows in DIR\n"
+    "  --spool-dir DIR    the spool (default station.spool_dir, else spool/ beside the config;\n"
+    "                     with --local DIR: DIR/spool)\n"
     "  --shutdown-ms N    deadline to drain requests and acks on SIGTERM (default 10000)\n"
     "  --log-format text|json, --log-level error|warn|info|debug\n"
-    "Once listening it prints one line \"READY http=PORT\" on stdout.\n"
+    "Once listening it prints one line \"READY http=PORT\" on stdout. Exit status: 0, 1 (could\n"
+    "not start), 2 (usage), 3 (stopped, but records were given up or dead-lettered).\n"
     "\n"
     "commands:\n"
     "  check        validate the configuration and list each table with its route and columns\n"
     "  proto TABLE  print the proto2 .proto of a table (its schema.proto)\n"
     "  encode TABLE read JSON records (one per line) on stdin, print their protobuf as hex\n"
     "  send TABLE   push JSON records (one per line) to Zerobus through the client\n"
+    "  spool status|dump TABLE   what a spool directory holds (works while the station runs)\n"
     "  help-config  print the reference of every configuration option (Markdown)\n"
     "\n"
     "options:\n"
@@ -337,13 +344,6 @@ static void on_sent(void *ctx, zs_rc rc, const char *reason, bool retryable)
     }
 }
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int cmd_send(int argc, char **argv)
 {
     struct args a = {.repeat = 1};
@@ -391,7 +391,7 @@ static int cmd_send(int argc, char **argv)
         fclose(in);
     zs_transcoder_destroy(tc);
     struct zs_zb_opts o;
-    zs_api_zb_opts(c, &o);
+    zs_serve_zb_opts(c, &o);
     if (a.streams > 0)
         o.streams_per_table = (uint32_t)a.streams;
     if (a.linger_ms > 0)
@@ -413,7 +413,7 @@ static int cmd_send(int argc, char **argv)
         fprintf(stderr, "zerobus-station: %s\n", zs_err_format(&err, msg, sizeof msg));
         goto out;
     }
-    double t0 = mono_s();
+    double t0 = zs_mono_s();
     unsigned long submitted = 0;
     for (long rep = 0; rep < a.repeat; rep++) {
         for (size_t i = 0; i < n; i++) {
@@ -432,7 +432,7 @@ static int cmd_send(int argc, char **argv)
 wait:
     while (atomic_load(&send_ok) + atomic_load(&send_failed) < submitted)
         usleep(1000);
-    double dt = mono_s() - t0;
+    double dt = zs_mono_s() - t0;
     struct zs_zb_table_state st;
     zs_zb_table_state(zt, &st);
     printf("sent %lu records to %s: %lu acknowledged, %lu failed, %ld rejected locally; %.3f s, "
@@ -479,17 +479,20 @@ struct local_emu {
     char client_id[64], client_secret[80];
 };
 
-static void random_hex(char *out, size_t nbytes)
+/* nbytes random bytes as hex (2 * nbytes + 1 chars). -1 if the kernel gives none. */
+static int random_hex(char *out, size_t nbytes)
 {
+    static const char hex[] = "0123456789abcdef";
     unsigned char b[40];
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || read(fd, b, nbytes) != (ssize_t)nbytes)
-        for (size_t i = 0; i < nbytes; i++)
-            b[i] = (unsigned char)rand();
-    if (fd >= 0)
-        close(fd);
-    for (size_t i = 0; i < nbytes; i++)
-        sprintf(out + 2 * i, "%02x", b[i]);
+    if (nbytes > sizeof b || getrandom(b, nbytes, 0) != (ssize_t)nbytes)
+        return -1;
+    for (size_t i = 0; i < nbytes; i++) {
+        out[2 * i] = hex[b[i] >> 4];
+        out[2 * i + 1] = hex[b[i] & 15];
+    }
+    out[2 * nbytes] = '\0';
+    zs_wipe(b, sizeof b);
+    return 0;
 }
 
 /* Write DIR/catalog.json for the configured tables and one generated client. */
@@ -513,7 +516,8 @@ static int write_catalog(const struct zs_config *c, const char *dir, struct loca
     }
     zs_buf_release(&b);
     snprintf(l->client_id, sizeof l->client_id, "local-station");
-    random_hex(l->client_secret, 24);
+    if (random_hex(l->client_secret, 24) != 0)
+        return -1;
     json_t *doc =
         json_pack("{s:o, s:[{s:s, s:s, s:[s]}]}", "tables", tables, "clients", "client_id",
                   l->client_id, "client_secret", l->client_secret, "grants", "*");
@@ -556,6 +560,7 @@ static int start_local(const struct zs_config *c, const char *dir, struct local_
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL); /* exec keeps the mask: give the child signals */
         setpgid(0, 0); /* its own group: a Ctrl-C for the station must not stop it first */
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* and it dies with the station, even a kill -9 */
         dup2(pipefd[1], STDOUT_FILENO);
         close(pipefd[0]);
         close(pipefd[1]);
@@ -604,12 +609,32 @@ static void print_ready(uint16_t port, void *ctx)
     fflush(stdout);
 }
 
+/* The spool directory: --spool-dir, else station.spool_dir (relative to the config file's
+ * directory), else DIR/spool with --local DIR, else spool/ beside the config file. */
+static void resolve_spool_dir(const struct zs_config *c, const char *flag, const char *local,
+                              char *out, size_t cap)
+{
+    char cfg[4096];
+    snprintf(cfg, sizeof cfg, "%s", c->path);
+    const char *base = dirname(cfg);
+    if (flag != NULL)
+        snprintf(out, cap, "%s", flag);
+    else if (c->station.spool_dir != NULL && c->station.spool_dir[0] == '/')
+        snprintf(out, cap, "%s", c->station.spool_dir);
+    else if (c->station.spool_dir != NULL)
+        snprintf(out, cap, "%s/%s", base, c->station.spool_dir);
+    else if (local != NULL)
+        snprintf(out, cap, "%s/spool", local);
+    else
+        snprintf(out, cap, "%s/spool", base);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     struct args a = {0};
-    struct zs_gateway_opts o = {
+    struct zs_serve_opts o = {
         .host = "0.0.0.0", .port = 8000, .shutdown_ms = 10000, .on_ready = print_ready};
-    const char *local = NULL;
+    const char *local = NULL, *spool_dir = NULL;
     int rest = 0;
     char **pass = calloc((size_t)argc + 1, sizeof *pass);
     for (int i = 0; i < argc; i++) {
@@ -633,6 +658,9 @@ static int cmd_serve(int argc, char **argv)
         } else if (strcmp(arg, "--local") == 0 && v) {
             local = v;
             i++;
+        } else if (strcmp(arg, "--spool-dir") == 0 && v && v[0]) {
+            spool_dir = v;
+            i++;
         } else if (strcmp(arg, "--log-format") == 0 && v) {
             zs_log_set_json(strcmp(v, "json") == 0);
             i++;
@@ -652,11 +680,15 @@ static int cmd_serve(int argc, char **argv)
     struct zs_config *c = load(&a);
     if (c == NULL)
         return 1;
-    /* SIGTERM/SIGINT are taken with sigwait by zs_gateway_run: block them in every thread. */
+    char spool[4096];
+    resolve_spool_dir(c, spool_dir, local, spool, sizeof spool);
+    o.spool_dir = spool;
+    /* SIGTERM/SIGINT/SIGHUP are taken with sigwait by zs_serve_run: block them everywhere. */
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     struct local_emu l = {0};
@@ -679,16 +711,83 @@ static int cmd_serve(int argc, char **argv)
     struct zs_err err;
     char msg[600];
     zs_err_clear(&err);
-    if (zs_gateway_run(c, &o, &err) != ZS_OK) {
+    uint64_t lost = 0;
+    if (zs_serve_run(c, &o, &lost, &err) != ZS_OK) {
         fprintf(stderr, "zerobus-station: %s\n", zs_err_format(&err, msg, sizeof msg));
         goto out;
     }
-    rc = 0;
+    rc = lost > 0 ? EXIT_LOST : 0;
 out:
     stop_local(&l);
     zs_wipe(l.client_secret, sizeof l.client_secret);
     zs_config_destroy(c);
     return rc;
+}
+
+static const char usage_spool[] =
+    "usage: zerobus-station spool [--config FILE] [--spool-dir DIR] status\n"
+    "       zerobus-station spool [--config FILE] [--spool-dir DIR] dump TABLE\n"
+    "\n"
+    "status: per table (catalog.schema.table), the segments, the pending records and bytes,\n"
+    "the age of the oldest pending record and the dead letters. dump: the pending records\n"
+    "of TABLE, one JSON line each ({\"seq\", \"record_base64\"}, and \"record\" for JSON\n"
+    "tables). Both only read the directory: they work while the station runs.\n"
+    "The directory is --spool-dir DIR, else the one the configuration gives (docs/SPOOL.md).\n";
+
+static int cmd_spool(int argc, char **argv)
+{
+    const char *dir = NULL, *config = NULL, *verb = NULL, *table = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            fputs(usage_spool, stdout);
+            return 0;
+        } else if (strcmp(arg, "--version") == 0) {
+            printf("zerobus-station %s\n", ZS_VERSION);
+            return 0;
+        } else if ((strcmp(arg, "--spool-dir") == 0 || strcmp(arg, "--config") == 0) &&
+                   i + 1 < argc) {
+            *(arg[2] == 's' ? &dir : &config) = argv[++i];
+        } else if (arg[0] == '-') {
+            fprintf(stderr, "zerobus-station: spool: unknown option %s\n%s", arg, usage_spool);
+            return EXIT_USAGE;
+        } else if (verb == NULL) {
+            verb = arg;
+        } else if (table == NULL) {
+            table = arg;
+        } else {
+            fprintf(stderr, "zerobus-station: spool: unexpected argument %s\n%s", arg, usage_spool);
+            return EXIT_USAGE;
+        }
+    }
+    int dump = verb != NULL && strcmp(verb, "dump") == 0;
+    if (verb == NULL || (!dump && strcmp(verb, "status") != 0) || (dump != (table != NULL))) {
+        fprintf(stderr, "zerobus-station: spool: say status, or dump TABLE\n%s", usage_spool);
+        return EXIT_USAGE;
+    }
+    char path[4096];
+    if (dir == NULL) {
+        struct args a = {.config = config};
+        if (a.config == NULL)
+            a.config = getenv("ZEROBUS_STATION_CONFIG");
+        if (a.config == NULL || a.config[0] == '\0')
+            a.config = "config.json";
+        struct zs_config *c = load(&a);
+        if (c == NULL)
+            return 1;
+        resolve_spool_dir(c, NULL, NULL, path, sizeof path);
+        zs_config_destroy(c);
+        dir = path;
+    }
+    struct zs_err err;
+    char msg[600];
+    zs_err_clear(&err);
+    zs_rc rc = dump ? zs_spool_dump(dir, table, stdout, &err) : zs_spool_status(dir, stdout, &err);
+    if (rc != ZS_OK) {
+        fprintf(stderr, "zerobus-station: %s\n", zs_err_format(&err, msg, sizeof msg));
+        return 1;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -723,6 +822,8 @@ int main(int argc, char **argv)
         return cmd_serve(argc - 2, argv + 2);
     if (strcmp(cmd, "send") == 0)
         return cmd_send(argc - 2, argv + 2);
+    if (strcmp(cmd, "spool") == 0)
+        return cmd_spool(argc - 2, argv + 2);
     if (strcmp(cmd, "help-config") == 0)
         return cmd_help_config(argc - 2, argv + 2);
     fprintf(stderr, "zerobus-station: unknown command \"%s\"\n\n%s", cmd, usage_main);

@@ -579,6 +579,7 @@ zs_rc zs_config_parse(const char *name, const char *text, size_t len,
         goto out;
     }
     c->arena = a;
+    cx.arena = a;
     if ((c->path = zs_arena_strndup(a, name, strlen(name))) == NULL)
         goto out;
     if (!json_is_object(root)) {

@@ -14,6 +14,7 @@ enum zs_opt_type {
     ZS_OPT_SIZE, /* bytes: integer or "64KiB", "10MiB", "1GiB" */
     ZS_OPT_MS,   /* milliseconds: integer or "250ms", "5s", "2m" */
     ZS_OPT_ENUM, /* one of enum_values; stored as its index */
+    ZS_OPT_PATH, /* a string (a file or directory); stored as const char *, NULL if "" */
 };
 
 struct zs_opt {
@@ -21,7 +22,7 @@ struct zs_opt {
     enum zs_opt_type type;
     const char *def; /* default, in the same syntax as the config */
     int64_t min, max;
-    size_t offset; /* of the int64_t field it fills */
+    size_t offset; /* of the int64_t (ZS_OPT_PATH: const char *) field it fills */
     const char *const *enum_values;
     const char *desc;
 };
@@ -47,6 +48,7 @@ struct zs_cfgctx {
     const char *text;
     size_t len;
     struct zs_err *err;
+    struct zs_arena *arena; /* owns ZS_OPT_PATH values */
 };
 
 /* "file:line: path: msg" into ctx->err; returns code. */

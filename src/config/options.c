@@ -9,14 +9,48 @@
 #include <string.h>
 
 #include "config/config_int.h"
+#include "core/zs_arena.h"
 
 static const char *const unknown_fields_values[] = {"reject", "ignore", NULL};
 static const char *const record_type_values[] = {"", "proto", "json", NULL};
+static const char *const durability_values[] = {"memory", "disk", NULL}; /* enum zs_spool_mode */
+static const char *const spool_sync_values[] = {"commit", "interval", NULL};
 
 #define STATION_OFF(f) offsetof(struct zs_station_opts, f)
 #define TABLE_OFF(f) offsetof(struct zs_table_cfg, f)
 
 const struct zs_opt zs_station_opts_table[] = {
+    {"durability", ZS_OPT_ENUM, "disk", 0, 1, STATION_OFF(durability), durability_values,
+     "What a 202 promises. `disk`: the record is in the spool, covered by a completed "
+     "fdatasync (or written, with `spool_sync: interval`), and is delivered after a crash or "
+     "restart. `memory`: queued in memory only, lost if the process dies (the original "
+     "service's behaviour). docs/SPOOL.md."},
+    {"spool_dir", ZS_OPT_PATH, "", 0, 0, STATION_OFF(spool_dir), NULL,
+     "Spool directory (created, locked). Default: `spool/` beside the configuration file; "
+     "with `--local DIR`: `DIR/spool`; `--spool-dir` wins. Memory mode keeps dead letters "
+     "there."},
+    {"spool_sync", ZS_OPT_ENUM, "commit", 0, 1, STATION_OFF(spool_sync), spool_sync_values,
+     "`commit`: a 202 waits for the fdatasync that covers its record (one sync per group of "
+     "records, whatever their connection); survives a power cut. `interval`: a 202 after "
+     "write(2), a sync every `spool_sync_interval_ms`; survives a crash of the process, not "
+     "of the host."},
+    {"spool_sync_interval_ms", ZS_OPT_MS, "100ms", 1, 60000, STATION_OFF(spool_sync_interval_ms),
+     NULL, "Sync period with `spool_sync: interval`."},
+    {"spool_segment_bytes", ZS_OPT_SIZE, "64MiB", 64 * 1024, (int64_t)1 << 30,
+     STATION_OFF(spool_segment_bytes), NULL,
+     "A segment file is closed once it reaches this size; fully acknowledged segments are "
+     "deleted."},
+    {"spool_max_bytes", ZS_OPT_SIZE, "1GiB", 1024 * 1024, (int64_t)1 << 40,
+     STATION_OFF(spool_max_bytes), NULL,
+     "Spool bytes per table (segments and records waiting to be written); beyond it ingest "
+     "answers 503: Zerobus is behind."},
+    {"spool_max_pending_bytes", ZS_OPT_SIZE, "64MiB", 64 * 1024, (int64_t)4 << 30,
+     STATION_OFF(spool_max_pending_bytes), NULL,
+     "Bytes per table accepted but not yet written by the spool thread; beyond it ingest "
+     "answers 429: the clients are faster than the disk."},
+    {"wait_timeout_ms", ZS_OPT_MS, "60s", 100, 3600000, STATION_OFF(wait_timeout_ms), NULL,
+     "Longest a `wait_for_ack=true` request waits for its acknowledgement (then 504; the "
+     "record stays queued). While Zerobus is failing such requests get 503 at once."},
     {"unknown_fields", ZS_OPT_ENUM, "reject", 0, 1, STATION_OFF(unknown_fields),
      unknown_fields_values,
      "What a JSON key that is not a column gets: `reject` (400 naming the key) or `ignore` "
@@ -49,7 +83,12 @@ const struct zs_opt zs_station_opts_table[] = {
     {"recovery_backoff_ms", ZS_OPT_MS, "2s", 0, 600000, STATION_OFF(recovery_backoff_ms), NULL,
      "Wait between stream-open attempts after the first retry."},
     {"recovery_retries", ZS_OPT_INT, "4", 0, 1000, STATION_OFF(recovery_retries), NULL,
-     "Attempts after the first before pending records fail (protocol: 1 + 4)."},
+     "Attempts after the first at `recovery_backoff_ms` (protocol: 1 + 4). After them the "
+     "table is failing (503 for new records, waiting requests answered 503) and the backoff "
+     "doubles up to `recovery_backoff_max_ms`; accepted records are never given up."},
+    {"recovery_backoff_max_ms", ZS_OPT_MS, "30s", 100, 3600000,
+     STATION_OFF(recovery_backoff_max_ms), NULL,
+     "Ceiling of the growing backoff once the retry budget is spent."},
     {"ack_timeout_ms", ZS_OPT_MS, "60s", 100, 3600000, STATION_OFF(ack_timeout_ms), NULL,
      "A stream with requests in flight and no server message for this long is reopened."},
     {"flush_timeout_ms", ZS_OPT_MS, "300s", 100, 86400000, STATION_OFF(flush_timeout_ms), NULL,
@@ -131,6 +170,8 @@ zs_rc zs_opts__parse_text(const struct zs_opt *o, const char *text, int64_t *out
             ok = 1;
         }
         break;
+    case ZS_OPT_PATH:
+        break; /* strings are not parsed into numbers */
     }
     if (!ok)
         return ZS_EINVAL;
@@ -141,6 +182,11 @@ zs_rc zs_opts__parse_text(const struct zs_opt *o, const char *text, int64_t *out
 void zs_opts__defaults(const struct zs_opt *table, void *base)
 {
     for (const struct zs_opt *o = table; o->key != NULL; o++) {
+        if (o->type == ZS_OPT_PATH) {
+            const char *d = o->def[0] ? o->def : NULL;
+            memcpy((char *)base + o->offset, &d, sizeof d);
+            continue;
+        }
         int64_t v = 0;
         if (zs_opts__parse_text(o, o->def, &v) != ZS_OK)
             abort(); /* a bad default is a bug in this file; the tests load every table */
@@ -161,6 +207,8 @@ static const char *type_hint(const struct zs_opt *o)
         return "a duration: milliseconds as an integer, or a string such as \"250ms\" or \"5s\"";
     case ZS_OPT_ENUM:
         return "one of the listed words";
+    case ZS_OPT_PATH:
+        return "a non-empty string";
     }
     return "?";
 }
@@ -175,6 +223,16 @@ zs_rc zs_opts__apply(const struct zs_cfgctx *cx, const struct zs_jpath *jp,
         return ZS_ENOTFOUND;
     int64_t val = 0;
     zs_rc rc = ZS_EINVAL;
+    if (o->type == ZS_OPT_PATH) {
+        const char *str = json_is_string(v) ? json_string_value(v) : NULL;
+        if (str == NULL || str[0] == '\0')
+            return zs_config__fail(cx, jp, ZS_EINVAL, "expected %s", type_hint(o));
+        char *copy = zs_arena_strndup(cx->arena, str, strlen(str));
+        if (copy == NULL)
+            return ZS_ENOMEM;
+        memcpy((char *)base + o->offset, &copy, sizeof copy);
+        return ZS_OK;
+    }
     if (json_is_string(v) && o->type != ZS_OPT_INT && o->type != ZS_OPT_BOOL) {
         rc = json_string_value(v)[0] == '\0' && o->type == ZS_OPT_ENUM
                  ? ZS_EINVAL
@@ -214,7 +272,7 @@ static zs_rc reference_section(struct zs_buf *b, const char *title, const char *
                              "|---|---|---|---|---|\n",
                              title, intro);
     for (const struct zs_opt *o = table; o->key != NULL && rc == ZS_OK; o++) {
-        static const char *const tn[] = {"bool", "integer", "size", "duration", "enum"};
+        static const char *const tn[] = {"bool", "integer", "size", "duration", "enum", "path"};
         char range[96];
         if (o->type == ZS_OPT_ENUM) {
             range[0] = '\0';
@@ -226,6 +284,8 @@ static zs_rc reference_section(struct zs_buf *b, const char *title, const char *
             }
         } else if (o->type == ZS_OPT_BOOL) {
             snprintf(range, sizeof range, "`true`, `false`");
+        } else if (o->type == ZS_OPT_PATH) {
+            snprintf(range, sizeof range, "a path");
         } else {
             snprintf(range, sizeof range, "%" PRId64 "..%" PRId64, o->min, o->max);
         }

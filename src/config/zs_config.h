@@ -25,6 +25,15 @@ enum zs_record_type { ZS_RECORD_PROTO = 1, ZS_RECORD_JSON = 2 }; /* wire values 
 
 /* The "station" section: gateway-wide extension options. */
 struct zs_station_opts {
+    /* Delivery and the spool (spool/zs_spool.h) */
+    int64_t durability;    /* enum zs_spool_mode: 0 memory, 1 disk */
+    const char *spool_dir; /* NULL: spool/ beside the config file */
+    int64_t spool_sync;    /* enum zs_spool_sync: 0 commit, 1 interval */
+    int64_t spool_sync_interval_ms;
+    int64_t spool_segment_bytes;
+    int64_t spool_max_bytes;
+    int64_t spool_max_pending_bytes;
+    int64_t wait_timeout_ms;
     int64_t unknown_fields; /* 0 = reject, 1 = ignore */
     int64_t max_json_depth;
     int64_t max_record_bytes;
@@ -38,6 +47,7 @@ struct zs_station_opts {
     int64_t recovery_timeout_ms;
     int64_t recovery_backoff_ms;
     int64_t recovery_retries;
+    int64_t recovery_backoff_max_ms;
     int64_t ack_timeout_ms;
     int64_t flush_timeout_ms;
 };

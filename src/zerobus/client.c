@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/zs_clock.h"
 #include "core/zs_log.h"
 #include "core/zs_mem.h"
 #include "zerobus/zerobus_int.h"
@@ -23,9 +24,7 @@ struct zb_token_result {
 
 long long zb_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return zs_mono_ms();
 }
 
 static char *dup_or_null(const char *s)
@@ -36,26 +35,15 @@ static char *dup_or_null(const char *s)
 zs_rc zb_client_init(struct zs_zb *z, const struct zs_zb_opts *o,
                      const struct zs_zb_transport_ops *tops, void *tctx, struct zs_err *err)
 {
-    (void)err;
     memset(z, 0, sizeof *z);
+    /* Values are used as given: the defaults live in the option tables (options.c). */
+    if (o->max_batch_records == 0 || o->max_batch_bytes == 0 || o->max_inflight_records == 0 ||
+        o->max_inflight_bytes == 0 || o->recovery_timeout_ms == 0 || o->ack_timeout_ms == 0 ||
+        o->flush_timeout_ms == 0 || o->streams_per_table == 0)
+        return zs_err_set(err, ZS_EINVAL, NULL,
+                          "Zerobus client options: batch, window, timeout and stream counts "
+                          "must be positive");
     z->o = *o;
-#define DFLT(f, v)                                                                                 \
-    if (z->o.f == 0)                                                                               \
-    z->o.f = (v)
-    DFLT(max_batch_records, 1000);
-    DFLT(max_batch_bytes, (10u << 20) - (64u << 10));
-    DFLT(max_inflight_records, 1000000);
-    DFLT(max_inflight_bytes, (size_t)256 << 20);
-    DFLT(recovery_timeout_ms, 15000);
-    DFLT(recovery_backoff_ms, 2000);
-    DFLT(ack_timeout_ms, 60000);
-    DFLT(flush_timeout_ms, 300000);
-    DFLT(streams_per_table, 1);
-#undef DFLT
-    if (o->recovery_retries == 0)
-        z->o.recovery_retries = 4;
-    if (o->recovery_retries == UINT32_MAX) /* explicit "no retries" */
-        z->o.recovery_retries = 0;
     z->endpoint = dup_or_null(o->endpoint);
     z->tls_ca_file = dup_or_null(o->tls_ca_file);
     z->workspace_url = dup_or_null(o->workspace_url);
@@ -130,8 +118,26 @@ zs_rc zs_zb_submit(struct zs_zb_table *t, const void *rec, size_t len, zs_zb_don
     return zs_zb_submit_seq(t, rec, len, fn, ctx, false, NULL);
 }
 
+static zs_rc submit(struct zs_zb_table *t, const void *rec, size_t len, const struct zb_rec *cb,
+                    bool waited, uint64_t *out_seq);
+
 zs_rc zs_zb_submit_seq(struct zs_zb_table *t, const void *rec, size_t len, zs_zb_done_fn fn,
                        void *ctx, bool waited, uint64_t *out_seq)
+{
+    struct zb_rec cb = {.fn = fn, .ctx = ctx};
+    return submit(t, rec, len, &cb, waited, out_seq);
+}
+
+zs_rc zs_zb_submit_rec(struct zs_zb_table *t, const void *rec, size_t len, bool waited, uint64_t id,
+                       zs_zb_rec_fn fn, void *ctx)
+{
+    struct zb_rec cb = {.rfn = fn, .ctx = ctx, .id = id};
+    return submit(t, rec, len, &cb, waited, NULL);
+}
+
+/* cb: the completion fields of the record (fn or rfn, ctx, id). */
+static zs_rc submit(struct zs_zb_table *t, const void *rec, size_t len, const struct zb_rec *cb,
+                    bool waited, uint64_t *out_seq)
 {
     struct zs_zb *z = t->z;
     if (atomic_load(&z->stopping))
@@ -147,7 +153,11 @@ zs_rc zs_zb_submit_seq(struct zs_zb_table *t, const void *rec, size_t len, zs_zb
         return ZS_ENOMEM;
     memcpy(copy, rec, len);
     pthread_mutex_lock(&t->lock);
-    struct zb_op op = {.rec = {copy, (uint32_t)len, ++t->next_seq, fn, ctx}, .waited = waited};
+    struct zb_op op = {.waited = waited};
+    op.rec = *cb;
+    op.rec.data = copy;
+    op.rec.len = (uint32_t)len;
+    op.rec.seq = ++t->next_seq;
     zs_rc rc = inbox_push(t, &op);
     size_t queued = t->inbox_len;
     if (rc == ZS_OK) {
@@ -218,6 +228,7 @@ void zs_zb_table_state(struct zs_zb_table *t, struct zs_zb_table_state *out)
     out->streams_opened = atomic_load(&t->streams_opened);
     out->last_ok_ms = atomic_load(&t->last_ok_ms);
     out->last_fail_ms = atomic_load(&t->last_fail_ms);
+    out->failing = atomic_load(&t->failing) != 0;
 }
 
 void zb_client_token_ready(struct zs_zb *z, const char *table, const char *token, int http_status,
@@ -309,9 +320,12 @@ static size_t drain_inbox(struct zs_zb_table *t, long long now)
             atomic_fetch_sub(&t->outstanding, 1);
             atomic_fetch_sub(&t->outstanding_bytes, op->rec.len);
             atomic_fetch_add(&t->failed, 1);
-            zs_free(op->rec.data);
             if (op->rec.fn)
                 op->rec.fn(op->rec.ctx, ZS_ENOMEM, "out of memory", true);
+            else if (op->rec.rfn)
+                op->rec.rfn(op->rec.ctx, op->rec.id, op->rec.data, op->rec.len, ZS_ENOMEM,
+                            "out of memory", true);
+            zs_free(op->rec.data);
         }
     }
     zs_free(ops);

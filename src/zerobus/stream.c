@@ -101,10 +101,12 @@ static void complete(struct zb_stream *s, struct zb_rec *r, zs_rc rc, const char
     for (struct zb_flush *f = t->flushes; f != NULL; f = f->next)
         if (r->seq <= f->seq && f->remaining > 0)
             f->remaining--;
-    zs_free(r->data);
-    r->data = NULL;
     if (r->fn != NULL)
         r->fn(r->ctx, rc, reason, retryable);
+    else if (r->rfn != NULL)
+        r->rfn(r->ctx, r->id, r->data, r->len, rc, reason, retryable);
+    zs_free(r->data);
+    r->data = NULL;
 }
 
 /* Fail every record of the stream (sent or not) with the reason. */
@@ -240,12 +242,12 @@ static void start_open(struct zb_stream *s)
 static void episode_failed(struct zb_stream *s, int code)
 {
     struct zs_zb *z = s->t->z;
-    int retryable = zb_status_retryable(code), token_retry = 0;
+    int retryable = zb_status_retryable(code);
     /* UNAUTHENTICATED / PERMISSION_DENIED at create: one extra attempt with a fresh token,
      * outside the retry budget (Rust 2.x should_retry_initial_connection, protocol §3.4). */
     if (!retryable && (code == 16 || code == 7) && s->state <= ZB_OPENING && !s->token_retry_used) {
         s->token_retry_used = 1;
-        retryable = token_retry = 1;
+        retryable = 1;
     }
     s->call = NULL;
     s->send_busy = 0;
@@ -255,22 +257,38 @@ static void episode_failed(struct zb_stream *s, int code)
         s->n_sent = 0;
         s->nb = 0;
     }
-    if (!retryable || (!token_retry && s->attempts >= z->o.recovery_retries)) {
-        zs_log(ZS_LOG_WARN, "zb", "msg=\"stream failed\" table=%s slot=%d error=\"%s\"", s->t->name,
-               s->index, s->last_error);
-        fail_all(s, retryable ? ZS_EUNAVAIL : ZS_EAUTH, s->last_error, retryable);
+    if (!retryable) {
+        zs_log(ZS_LOG_WARN, "zb", "msg=\"stream failed\" table=%s slot=%d records=%zu error=\"%s\"",
+               s->t->name, s->index, s->recs.len, s->last_error);
+        fail_all(s, ZS_EAUTH, s->last_error, false);
         s->state = ZB_IDLE;
         s->attempts = 0;
         s->token_retry_used = 0;
         return;
     }
     s->attempts++;
+    if (s->attempts > z->o.recovery_retries && !atomic_exchange(&s->t->failing, 1))
+        zs_log(ZS_LOG_WARN, "zb",
+               "msg=\"stream failing: retry budget spent, records kept, backoff grows\" "
+               "table=%s slot=%d records=%zu error=\"%s\"",
+               s->t->name, s->index, s->recs.len, s->last_error);
     atomic_fetch_add(&s->t->recoveries, 1);
     s->state = ZB_BACKOFF;
-    /* The first retry of an episode goes at once; later ones wait (protocol §4.8). */
-    s->deadline_ms = z->now_ms() + (s->attempts == 1 ? 0 : z->o.recovery_backoff_ms);
+    s->deadline_ms = z->now_ms() + zb_backoff_ms(&z->o, s->attempts);
     zs_log(ZS_LOG_INFO, "zb", "msg=\"stream recovering\" table=%s slot=%d attempt=%u error=\"%s\"",
            s->t->name, s->index, s->attempts, s->last_error);
+}
+
+long long zb_backoff_ms(const struct zs_zb_opts *o, unsigned attempts)
+{
+    if (attempts <= 1)
+        return 0; /* the first retry of an episode goes at once (protocol §4.8) */
+    if (attempts <= o->recovery_retries)
+        return o->recovery_backoff_ms;
+    long long b = o->recovery_backoff_ms < 100 ? 100 : o->recovery_backoff_ms;
+    for (unsigned i = o->recovery_retries + 1; i < attempts && b < o->recovery_backoff_max_ms; i++)
+        b *= 2;
+    return b < (long long)o->recovery_backoff_max_ms ? b : (long long)o->recovery_backoff_max_ms;
 }
 
 void zb_stream_on_status(struct zb_stream *s, int code, const char *details)
@@ -333,8 +351,12 @@ static void on_ack(struct zb_stream *s, int64_t upto)
         memmove(s->batches, s->batches + 1, (s->nb - 1) * sizeof *s->batches);
         s->nb--;
     }
-    if (released > 0)
+    if (released > 0) {
         s->attempts = 0; /* durable progress ends a recovery episode */
+        if (atomic_exchange(&s->t->failing, 0))
+            zs_log(ZS_LOG_INFO, "zb", "msg=\"stream recovered\" table=%s slot=%d", s->t->name,
+                   s->index);
+    }
 }
 
 void zb_stream_on_message(struct zb_stream *s, const uint8_t *msg, size_t len)

@@ -70,7 +70,9 @@ struct zb_rec {
     uint32_t len;
     uint64_t seq; /* table submission order, for flushes */
     zs_zb_done_fn fn;
+    zs_zb_rec_fn rfn; /* instead of fn (zs_zb_submit_rec) */
     void *ctx;
+    uint64_t id; /* the submitter's, for rfn */
 };
 
 struct zb_batch {
@@ -146,6 +148,7 @@ struct zs_zb_table {
     atomic_ullong outstanding, outstanding_bytes; /* submitted, not completed (the window) */
     atomic_ullong acked, failed, recoveries, replayed, streams_opened;
     atomic_llong last_ok_ms, last_fail_ms;
+    atomic_int failing; /* a stream spent its retry budget and keeps retrying (backoff grows) */
     uint64_t completed_seq_count;
     struct zb_flush *flushes;
     char last_error[256];
@@ -205,5 +208,10 @@ zs_rc zb_transport_grpc_create(const char *endpoint, const char *tls_ca_file,
 
 /* Status classification (protocol §4.7): fatal codes are not retried. */
 int zb_status_retryable(int code);
+
+/* Backoff before attempt n+1 of an episode (attempts: failed so far, >= 1): 0 for the first
+ * retry, recovery_backoff_ms up to recovery_retries, then doubling (from at least 100 ms) up
+ * to recovery_backoff_max_ms: an outage never makes the client give a record up. */
+long long zb_backoff_ms(const struct zs_zb_opts *o, unsigned attempts);
 
 #endif

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/zs_err.h"
+#include "spool/zs_spool.h"
 
 struct zs_zb;
 struct zs_zb_table;
@@ -29,24 +30,36 @@ struct zs_zb_opts {
     const char *workspace_id; /* NULL: first label of the endpoint host */
     const char *client_id;
     const char *client_secret; /* SECRET: copied, wiped on destroy, never logged */
-    /* Batching and window (defaults in brackets). */
+    /* Batching and window. Every value is used as given (defaults live in the option
+     * tables, src/config/options.c; zs_api_zb_opts fills them); zero is valid only where
+     * the option's range allows it. */
     uint32_t linger_ms;            /* [5] a partial batch waits this long for company */
     uint32_t max_batch_records;    /* [1000] */
     size_t max_batch_bytes;        /* [10 MiB - 64 KiB] */
     uint32_t max_inflight_records; /* [1000000] queued + unacknowledged, per table */
     size_t max_inflight_bytes;     /* [256 MiB] per table */
-    /* Recovery (SDK defaults, protocol §4.10). */
-    uint32_t recovery_timeout_ms; /* [15000] per open attempt */
-    uint32_t recovery_backoff_ms; /* [2000] between attempts */
-    uint32_t recovery_retries;    /* [4] attempts after the first; UINT32_MAX for none */
-    uint32_t ack_timeout_ms;      /* [60000] no server message while requests are in flight */
-    uint32_t flush_timeout_ms;    /* [300000] */
-    uint32_t streams_per_table;   /* [1] */
+    /* Recovery (SDK defaults, protocol §4.10). A retryable failure never fails a record:
+     * after 1 + recovery_retries attempts the table is "failing" (zs_zb_table_state) and
+     * the backoff doubles up to recovery_backoff_max_ms, for as long as it takes. */
+    uint32_t recovery_timeout_ms;     /* [15000] per open attempt */
+    uint32_t recovery_backoff_ms;     /* [2000] between attempts */
+    uint32_t recovery_retries;        /* [4] attempts after the first at the fixed backoff */
+    uint32_t recovery_backoff_max_ms; /* [30000] ceiling of the growing backoff */
+    uint32_t ack_timeout_ms;          /* [60000] no server message while requests are in flight */
+    uint32_t flush_timeout_ms;        /* [300000] */
+    uint32_t streams_per_table;       /* [1] */
 };
 
 /* What a completion reports. rc ZS_OK: durable (acknowledged). Otherwise reason says why
- * and retryable whether sending the record again may succeed (the gateway's 503 vs 502). */
+ * and retryable whether sending the record again may succeed (the gateway's 503 vs 502).
+ * Retryable upstream failures are retried, not reported: a record completes with ZS_OK,
+ * a non-retryable status (rejected), ZS_ECANCELED (shutdown) or ZS_ENOMEM. */
 typedef void (*zs_zb_done_fn)(void *ctx, zs_rc rc, const char *reason, bool retryable);
+
+/* The same for zs_zb_submit_rec: also the submitter's id and the record (borrowed for the
+ * call: copy it to keep it, e.g. for a dead letter). */
+typedef void (*zs_zb_rec_fn)(void *ctx, uint64_t id, const void *rec, size_t len, zs_rc rc,
+                             const char *reason, bool retryable);
 
 /*
  * Start a client (and its thread). Options are copied. Returns ZS_OK, ZS_EINVAL (bad
@@ -82,6 +95,10 @@ ZS_MUST_CHECK zs_rc zs_zb_submit(struct zs_zb_table *t, const void *rec, size_t 
 ZS_MUST_CHECK zs_rc zs_zb_submit_seq(struct zs_zb_table *t, const void *rec, size_t len,
                                      zs_zb_done_fn fn, void *ctx, bool waited, uint64_t *out_seq);
 
+/* zs_zb_submit_seq with a zs_zb_rec_fn completion that gets id and the record back. */
+ZS_MUST_CHECK zs_rc zs_zb_submit_rec(struct zs_zb_table *t, const void *rec, size_t len,
+                                     bool waited, uint64_t id, zs_zb_rec_fn fn, void *ctx);
+
 /*
  * Complete fn once every record submitted to t before this call is acknowledged (ZS_OK),
  * or failed, or timeout_ms passed (ZS_ETIMEDOUT). 0 = the flush_timeout_ms option.
@@ -101,10 +118,14 @@ struct zs_zb_table_state {
     uint64_t streams_opened;
     long long last_ok_ms;   /* monotonic ms of the last acknowledged record, 0 if none */
     long long last_fail_ms; /* of the last failed record, 0 if none */
+    bool failing;           /* retry budget spent: still retrying, with a growing backoff */
 };
 
 /* A snapshot of the table's counters (consistent enough for health and metrics). Any thread. */
 void zs_zb_table_state(struct zs_zb_table *t, struct zs_zb_table_state *out);
+
+/* The client as the spool's sink; the sink context is the struct zs_zb. */
+extern const struct zs_spool_sink_ops zs_zb_sink_ops;
 
 /*
  * Flush everything with a deadline, close every stream (half-close, drain acks), fail what

@@ -169,6 +169,7 @@ class Station:
     """zerobus-station serving on an ephemeral port (READY http=PORT)."""
 
     def __init__(self, config, env_file, *args):
+        self.config = str(config)
         self.proc = Proc(VALGRIND + [STATION, "--config", str(config), "--env-file", str(env_file),
                                      "--host", "127.0.0.1", "--port", "0", "--workers", "2"] +
                          list(args))

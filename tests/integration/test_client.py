@@ -108,13 +108,16 @@ def test_unavailable_on_create(tmp_path, emulator_factory):
     assert e.stats()["tables"][TABLE]["errors"]["UNAVAILABLE"] == 2
 
 
-def test_retries_exhausted_fail_with_reason(tmp_path, emulator_factory):
-    start(tmp_path, emulator_factory, "--faults",
-          '{"fail_create": {"count": 100, "status": "UNAVAILABLE", "message": "maintenance"}}',
-          station={"recovery_retries": 2})
-    r = send(tmp_path, expect_ok=False)
-    assert r["failed"] == 1000 and r["code"] == 1
-    assert "maintenance" in r["stderr"]
+def test_outage_longer_than_the_retries_loses_nothing(tmp_path, emulator_factory):
+    # 1 + 2 attempts at the fixed backoff, then the table is failing and the backoff grows
+    # (capped at 200 ms here): the 7th attempt gets through and every record lands.
+    e = start(tmp_path, emulator_factory, "--faults",
+              '{"fail_create": {"count": 6, "status": "UNAVAILABLE", "message": "maintenance"}}',
+              station={"recovery_retries": 2, "recovery_backoff_max_ms": 200})
+    r = send(tmp_path)
+    assert r["failed"] == 0 and r["recoveries"] >= 6
+    assert "maintenance" in r["stderr"] and "retry budget spent" in r["stderr"]
+    check_store(e, 1000, r["replayed"])
 
 
 def test_permission_denied_is_not_retried_forever(tmp_path, emulator_factory):

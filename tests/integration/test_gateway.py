@@ -139,7 +139,9 @@ def test_statuses(env):
 
 
 def test_window_full_is_429(env):
-    e, s = env(station={"max_inflight_records": 5}, emu_args=("--faults", '{"stall_acks_ms": 3000}'))
+    # Memory mode: the Zerobus window is the bound (disk mode spools past it).
+    e, s = env(station={"max_inflight_records": 5, "durability": "memory"},
+               emu_args=("--faults", '{"stall_acks_ms": 3000}'))
     codes = [s.request("POST", "/ingest/station_one", {"temp": i})[0] for i in range(8)]
     assert codes[:5] == [202] * 5
     assert 429 in codes[5:]
@@ -157,6 +159,13 @@ def test_schema_mismatch_upstream_is_502(env):
     assert c == 502 and "INVALID_ARGUMENT" in b["error"] and "temp" in b["error"]
     c, h, _ = s.request("GET", "/health")
     assert c == 503 and h["status"] == "degraded" and "temp" in h["reasons"][0]
+    assert h["tables"]["station_one"]["dead_letters"] == 1
+    # A record given up makes the exit status non-zero; it is in the dead-letter file.
+    s.proc.stop(expect_code=3)
+    with open(os.path.join(os.path.dirname(s.config), "spool", "dead-letter", T1 + ".ndjson")) as f:
+        dl = [json.loads(line) for line in f]
+    assert len(dl) == 1 and dl[0]["status"] == "ZS_EAUTH" and "temp" in dl[0]["message"]
+    assert dl[0]["seq"] == 1 and dl[0]["record_base64"] == "EAE="  # field 2 (temp) = 1
 
 
 def test_flush_timeout_is_504(env):

@@ -131,8 +131,23 @@ static void setup_with(struct zs_zb_opts o)
     now = 1000;
     rings = 0;
     struct zs_err err;
-    if (o.recovery_backoff_ms == 0)
-        o.recovery_backoff_ms = 100;
+    /* The client takes its options as given; these are the tests' values for the ones a
+     * test leaves out (the station's come from the option tables). */
+#define TEST_DFLT(f, v)                                                                            \
+    if (o.f == 0)                                                                                  \
+    o.f = (v)
+    TEST_DFLT(recovery_backoff_ms, 100);
+    TEST_DFLT(max_batch_records, 1000);
+    TEST_DFLT(max_batch_bytes, (10u << 20) - (64u << 10));
+    TEST_DFLT(max_inflight_records, 1000000);
+    TEST_DFLT(max_inflight_bytes, (size_t)256 << 20);
+    TEST_DFLT(recovery_timeout_ms, 15000);
+    TEST_DFLT(recovery_retries, 4);
+    TEST_DFLT(recovery_backoff_max_ms, 30000);
+    TEST_DFLT(ack_timeout_ms, 60000);
+    TEST_DFLT(flush_timeout_ms, 300000);
+    TEST_DFLT(streams_per_table, 1);
+#undef TEST_DFLT
     assert_rc(zb_client_init(&Z, &o, &fake_ops, NULL, &err), ZS_OK);
     Z.now_ms = fake_now;
     assert_rc(zs_zb_table_add(&Z, "main.s.t", 1, DESC, sizeof DESC, false, &T, &err), ZS_OK);
@@ -437,10 +452,40 @@ static void test_retries_exhausted_with_backoff(void **state)
     zb_client_tick(&Z);
     assert_int_equal(F.ncalls, 3);
     zb_stream_on_status(S(), 14, "still down");
-    assert_int_equal(D[0].calls, 1); /* 1 + 2 attempts: give up */
-    assert_true(D[0].retryable);
-    assert_rc(D[0].rc, ZS_EUNAVAIL);
-    assert_non_null(strstr(D[0].reason, "still down"));
+    /* 1 + 2 attempts: the record is kept, the table is failing, the backoff doubles. */
+    assert_int_equal(D[0].calls, 0);
+    struct zs_zb_table_state st;
+    zs_zb_table_state(T, &st);
+    assert_true(st.failing);
+    assert_non_null(strstr(st.last_error, "still down"));
+    zb_client_tick(&Z);
+    assert_int_equal(zb_client_prepare_wait(&Z), 500);
+    long long waits[7];
+    for (int i = 0; i < 7; i++) { /* ... up to recovery_backoff_max_ms */
+        waits[i] = S()->deadline_ms - now;
+        now = S()->deadline_ms;
+        zb_client_tick(&Z);
+        assert_int_equal(S()->state, ZB_OPENING);
+        zb_stream_on_status(S(), 14, "still down");
+        zb_client_tick(&Z);
+    }
+    assert_int_equal(waits[0], 500);
+    assert_int_equal(waits[1], 1000);
+    assert_int_equal(waits[5], 16000);
+    assert_int_equal(waits[6], 30000);
+    assert_int_equal(S()->deadline_ms - now, 30000); /* the ceiling */
+    assert_int_equal(D[0].calls, 0);
+    now += 30000;
+    zb_client_tick(&Z); /* Zerobus is back: the record goes, its ack ends the episode */
+    zb_stream_on_send_done(S(), 1);
+    reply_created(S());
+    zb_client_tick(&Z);
+    zb_stream_on_send_done(S(), 1);
+    reply_ack(S(), 0);
+    assert_int_equal(D[0].calls, 1);
+    assert_rc(D[0].rc, ZS_OK);
+    zs_zb_table_state(T, &st);
+    assert_false(st.failing);
     teardown_client();
 }
 

@@ -1,0 +1,304 @@
+/*
+ * The runtime (serve.h): N worker threads, each a libuv loop with its own SO_REUSEPORT
+ * listener and its gateway worker; completions for parked requests come back through a
+ * hand-off queue and uv_async_send. main takes the signals with sigwait and runs the
+ * shutdown sequence. Thread: zs_serve_run on main; workers on their own threads.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "api/zs_api.h"
+#include "app/serve.h"
+#include "core/zs_clock.h"
+#include "core/zs_handoff.h"
+#include "core/zs_log.h"
+#include "core/zs_mem.h"
+#include "http/zs_http.h"
+#include "schema/zs_schema.h"
+#include "spool/zs_spool.h"
+#include "zerobus/zs_zerobus.h"
+
+struct serve;
+
+struct worker {
+    struct serve *s;
+    uv_loop_t loop;
+    uv_async_t wake; /* parked requests to answer, or a stop step */
+    struct zs_http_server *http;
+    struct zs_gateway_worker *gw;
+    struct zs_handoff done;
+    atomic_int step;      /* 1: drain the listener, 2: close everything */
+    atomic_int seen_step; /* the last step this worker acted on (a barrier for main) */
+    pthread_t thread;
+};
+
+struct serve {
+    const struct zs_config *c;
+    const struct zs_serve_opts *o;
+    struct zs_zb *zb;
+    struct zs_spool *sp;
+    struct zs_spool_table **tables;
+    struct zs_gateway *gw;
+    struct worker *w;
+    unsigned nw;
+    uint16_t port;
+};
+
+void zs_serve_zb_opts(const struct zs_config *c, struct zs_zb_opts *out)
+{
+    const struct zs_station_opts *so = &c->station;
+    *out = (struct zs_zb_opts){
+        .endpoint = c->server_endpoint,
+        .tls_ca_file = c->tls_ca_file,
+        .workspace_url = c->workspace_url,
+        .workspace_id = c->workspace_id,
+        .client_id = c->client_id,
+        .client_secret = c->client_secret,
+        .streams_per_table = (uint32_t)so->streams_per_table,
+        .linger_ms = (uint32_t)so->linger_ms,
+        .max_batch_records = (uint32_t)so->max_batch_records,
+        .max_batch_bytes = (size_t)so->max_batch_bytes,
+        .max_inflight_records = (uint32_t)so->max_inflight_records,
+        .max_inflight_bytes = (size_t)so->max_inflight_bytes,
+        .recovery_timeout_ms = (uint32_t)so->recovery_timeout_ms,
+        .recovery_backoff_ms = (uint32_t)so->recovery_backoff_ms,
+        .recovery_retries = (uint32_t)so->recovery_retries,
+        .recovery_backoff_max_ms = (uint32_t)so->recovery_backoff_max_ms,
+        .ack_timeout_ms = (uint32_t)so->ack_timeout_ms,
+        .flush_timeout_ms = (uint32_t)so->flush_timeout_ms,
+    };
+}
+
+/* ---------------------------------------------------------------- workers */
+
+/* Any thread: a parked request is ready; its worker answers it. */
+static void post(void *ctx, struct zs_handoff_node *n)
+{
+    struct worker *w = ctx;
+    if (zs_handoff_push(&w->done, n))
+        uv_async_send(&w->wake);
+}
+
+static void on_wake(uv_async_t *a)
+{
+    struct worker *w = a->data;
+    struct zs_handoff_node *list = zs_handoff_take(&w->done);
+    while (list != NULL) {
+        struct zs_handoff_node *next = list->next;
+        zs_gateway_answer(list);
+        list = next;
+    }
+    int step = atomic_load(&w->step);
+    if (step == atomic_load(&w->seen_step))
+        return;
+    if (step == 1 && w->http != NULL)
+        zs_http_server_drain(w->http);
+    if (step == 3) {
+        zs_http_server_close(w->http);
+        w->http = NULL;
+        uv_close((uv_handle_t *)&w->wake, NULL);
+    }
+    atomic_store(&w->seen_step, step);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    return NULL;
+}
+
+static zs_rc worker_init(struct serve *s, struct worker *w, uint16_t port, struct zs_err *err)
+{
+    w->s = s;
+    uv_loop_init(&w->loop);
+    uv_async_init(&w->loop, &w->wake, on_wake);
+    w->wake.data = w;
+    zs_handoff_init(&w->done);
+    w->gw = zs_gateway_worker_create(s->gw, post, w);
+    if (w->gw == NULL)
+        return zs_err_set(err, ZS_ENOMEM, NULL, "out of memory");
+    struct zs_http_opts ho = {.host = s->o->host, .port = port};
+    return zs_http_server_start(&w->loop, &ho, zs_gateway_handle, w->gw, &w->http, err);
+}
+
+/* Tell every worker to take a step, and wait (bounded) until each has taken it: after
+ * that, no handler that started before the step is still running. */
+static void set_step(struct serve *s, int step, unsigned started)
+{
+    for (unsigned i = 0; i < started; i++) {
+        atomic_store(&s->w[i].step, step);
+        uv_async_send(&s->w[i].wake);
+    }
+    long long until = zs_mono_ms() + 5000;
+    for (unsigned i = 0; i < started; i++)
+        while (atomic_load(&s->w[i].seen_step) != step && zs_mono_ms() < until)
+            usleep(500);
+}
+
+static void wait_parked(struct serve *s, long long until)
+{
+    while (zs_gateway_parked(s->gw) > 0 && zs_mono_ms() < until)
+        usleep(1000);
+}
+
+/* ---------------------------------------------------------------- wiring */
+
+static zs_rc open_delivery(struct serve *s, struct zs_err *err)
+{
+    const struct zs_config *c = s->c;
+    const struct zs_station_opts *so = &c->station;
+    struct zs_zb_opts zo;
+    zs_serve_zb_opts(c, &zo);
+    zs_rc rc = zs_zb_create(&zo, &s->zb, err);
+    if (rc != ZS_OK)
+        return rc;
+    struct zs_spool_opts spo = {
+        .mode = so->durability == 1 ? ZS_SPOOL_DISK : ZS_SPOOL_MEMORY,
+        .sync = so->spool_sync == 1 ? ZS_SPOOL_SYNC_INTERVAL : ZS_SPOOL_SYNC_COMMIT,
+        .dir = s->o->spool_dir,
+        .sync_interval_ms = (uint32_t)so->spool_sync_interval_ms,
+        .segment_bytes = (uint64_t)so->spool_segment_bytes,
+        .max_bytes = (uint64_t)so->spool_max_bytes,
+        .max_pending_bytes = (uint64_t)so->spool_max_pending_bytes,
+        .wait_timeout_ms = (uint32_t)so->wait_timeout_ms,
+        .sink = &zs_zb_sink_ops,
+        .sink_ctx = s->zb,
+    };
+    if ((rc = zs_spool_open(&spo, &s->sp, err)) != ZS_OK)
+        return rc;
+    s->tables = zs_xcalloc(c->ntables ? c->ntables : 1, sizeof *s->tables);
+    for (size_t i = 0; i < c->ntables && rc == ZS_OK; i++) {
+        struct zs_buf d;
+        zs_buf_init(&d, 1 << 24);
+        if (c->tables[i].record_type == ZS_RECORD_PROTO)
+            rc = zs_schema_descriptor(c->tables[i].schema, &d);
+        if (rc == ZS_OK)
+            rc = zs_spool_table_add(s->sp, c->tables[i].table_name, (int)c->tables[i].record_type,
+                                    d.data, d.len, s->o->eager, &s->tables[i], err);
+        zs_buf_release(&d);
+    }
+    if (rc == ZS_OK)
+        rc = zs_spool_start(s->sp, err);
+    if (rc == ZS_OK)
+        rc = zs_gateway_create(c, s->sp, s->tables, &s->gw);
+    return rc;
+}
+
+/* The shutdown sequence (docs/ARCHITECTURE.md, "Shutdown"). Returns the records lost. */
+static uint64_t stop(struct serve *s, unsigned started)
+{
+    int disk = s->sp != NULL && zs_spool_mode(s->sp) == ZS_SPOOL_DISK;
+    long long until = zs_mono_ms() + (s->o->shutdown_ms ? s->o->shutdown_ms : 10000);
+    /* 1. No new connections; ingest and flush answer 503. */
+    if (s->gw != NULL)
+        zs_gateway_set_stopping(s->gw, 1);
+    set_step(s, 1, started);
+    /* 2. Commit what was accepted: every 202 owed is sent. */
+    zs_spool_drain(s->sp);
+    /* 3. Requests waiting for acks: memory mode gives them the deadline; disk mode a short
+     *    grace (their records are spooled: the next start delivers them). */
+    long long grace = disk ? zs_mono_ms() + 1000 : until;
+    if (s->gw != NULL)
+        wait_parked(s, grace < until ? grace : until);
+    /* 4. From here no handler touches the spool or the client. */
+    if (s->gw != NULL)
+        zs_gateway_set_stopping(s->gw, 2);
+    set_step(s, 2, started);
+    /* 5. Close the streams (memory mode: whatever is not acknowledged by the deadline is
+     *    given up and dead-lettered), then the spool: the last checkpoint, the waiters
+     *    left answered 503, the dead letters written. */
+    long long left = until - zs_mono_ms();
+    if (disk && left > 500)
+        left = 500;
+    zs_zb_destroy(s->zb, left > 0 ? (uint32_t)left : 0);
+    uint64_t lost = zs_spool_destroy(s->sp);
+    if (s->gw != NULL)
+        wait_parked(s, zs_mono_ms() + 1000);
+    /* 6. Close the listeners and connections, join the workers. */
+    set_step(s, 3, started);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(s->w[i].thread, NULL);
+    return lost;
+}
+
+zs_rc zs_serve_run(const struct zs_config *c, const struct zs_serve_opts *o, uint64_t *out_lost,
+                   struct zs_err *err)
+{
+    struct serve s = {.c = c, .o = o};
+    *out_lost = 0;
+    zs_rc rc = open_delivery(&s, err);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    s.nw = o->workers ? o->workers : (unsigned)(cores > 0 ? cores : 1);
+    s.w = zs_xcalloc(s.nw, sizeof *s.w);
+    unsigned started = 0, inited = 0;
+    for (unsigned i = 0; i < s.nw && rc == ZS_OK; i++) {
+        rc = worker_init(&s, &s.w[i], i == 0 ? o->port : s.port, err);
+        inited++;
+        if (rc == ZS_OK && i == 0)
+            s.port = zs_http_server_port(s.w[0].http);
+        if (rc == ZS_OK && pthread_create(&s.w[i].thread, NULL, worker_main, &s.w[i]) == 0)
+            started++;
+    }
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    if (rc == ZS_OK) {
+        const char *dir = zs_spool_dir(s.sp);
+        zs_log(ZS_LOG_INFO, "app",
+               "msg=\"listening\" host=%s port=%u workers=%u tables=%zu durability=%s%s%s", o->host,
+               s.port, s.nw, c->ntables, zs_spool_mode(s.sp) == ZS_SPOOL_DISK ? "disk" : "memory",
+               dir ? " spool_dir=" : "", dir ? dir : "");
+        if (o->on_ready)
+            o->on_ready(s.port, o->ready_ctx);
+        for (;;) {
+            int sig = 0;
+            sigwait(&sigs, &sig); /* the signals are blocked in every thread (see main) */
+            if (sig == SIGHUP) {
+                zs_log(ZS_LOG_INFO, "app", "msg=\"SIGHUP ignored: no reload yet\"");
+                continue;
+            }
+            zs_log(ZS_LOG_INFO, "app", "msg=\"stopping\" signal=%d", sig);
+            break;
+        }
+    }
+    if (s.sp != NULL) {
+        *out_lost = stop(&s, started);
+    } else {
+        zs_zb_destroy(s.zb, 0);
+        set_step(&s, 3, started);
+        for (unsigned i = 0; i < started; i++)
+            pthread_join(s.w[i].thread, NULL);
+    }
+    for (unsigned i = 0; i < inited; i++) {
+        struct worker *w = &s.w[i];
+        if (i >= started) { /* never ran: close what worker_init opened */
+            zs_http_server_close(w->http);
+            uv_close((uv_handle_t *)&w->wake, NULL);
+            uv_run(&w->loop, UV_RUN_DEFAULT);
+        }
+        uv_loop_close(&w->loop);
+        zs_gateway_worker_destroy(w->gw);
+        zs_handoff_release(&w->done);
+    }
+    free(s.w);
+    zs_gateway_destroy(s.gw);
+    free(s.tables);
+    if (*out_lost > 0)
+        zs_log(ZS_LOG_ERROR, "app",
+               "msg=\"stopped; records were given up or dead-lettered\" "
+               "records=%llu",
+               (unsigned long long)*out_lost);
+    else
+        zs_log(ZS_LOG_INFO, "app", "msg=\"stopped\"");
+    return rc;
+}

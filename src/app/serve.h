@@ -1,0 +1,44 @@
+/*
+ * The station's runtime (as Redis keeps ae.c apart from its commands): worker threads
+ * with their loops and listeners, the hand-back of completions to them, signals, and the
+ * shutdown sequence; it wires the Zerobus client, the spool and the handlers together.
+ * Thread: main.
+ */
+#ifndef ZS_APP_SERVE_H
+#define ZS_APP_SERVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/zs_config.h"
+#include "core/zs_err.h"
+#include "zerobus/zs_zerobus.h"
+
+struct zs_serve_opts {
+    const char *host;      /* "0.0.0.0" like the original */
+    uint16_t port;         /* 8000; 0 = ephemeral */
+    unsigned workers;      /* 0 = number of cores */
+    bool eager;            /* open streams at start instead of at the first record */
+    uint32_t shutdown_ms;  /* deadline for draining requests and acks at shutdown */
+    const char *spool_dir; /* resolved: --spool-dir, station.spool_dir or the default */
+    void (*on_ready)(uint16_t port, void *ctx); /* after every worker listens */
+    void *ready_ctx;
+};
+
+/*
+ * Serve until SIGTERM/SIGINT (SIGHUP is logged and ignored), then stop accepting, answer
+ * what is in flight, and stop within shutdown_ms (disk mode: unacknowledged records stay
+ * spooled). Returns ZS_OK and *out_lost: records given up or dead-lettered during the
+ * run (a non-zero exit status). Errors at start (spool, bind, client) return their code
+ * with err set.
+ */
+ZS_MUST_CHECK zs_rc zs_serve_run(const struct zs_config *c, const struct zs_serve_opts *o,
+                                 uint64_t *out_lost, struct zs_err *err);
+
+/*
+ * The Zerobus client options of c (credentials, endpoint, the station section's stream,
+ * batch, window and recovery settings). Strings point into c. Never fails.
+ */
+void zs_serve_zb_opts(const struct zs_config *c, struct zs_zb_opts *out);
+
+#endif

@@ -1,0 +1,1672 @@
+/*
+ * The spool (zs_spool.h, docs/SPOOL.md): tables, group commit, delivery to the sink,
+ * the acknowledgement frontier, waiters, checkpoints, segment deletion, dead letters.
+ *
+ * Threads and locks:
+ *   t->lock      appends from any thread: the pending frame buffer and its commit list
+ *   t->ack_lock  the frontier (acknowledged prefix), the ack ring, ack/flush waiters;
+ *                taken by the sink's completion thread, the spool thread and submitters
+ *   sp->lock     the spool thread's wake-up (condition variable) and the dead-letter queue
+ * The spool thread alone owns segments, file descriptors and the delivery cursor.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/zs_clock.h"
+#include "core/zs_log.h"
+#include "core/zs_mem.h"
+#include "spool/spool_int.h"
+#include "spool/zs_spool.h"
+
+#define TICK_MS 20            /* the spool thread's period when nothing wakes it */
+#define CKPT_EVERY_MS 100     /* checkpoint at most this often */
+#define READ_CHUNK (1u << 20) /* reads behind the in-memory path */
+
+enum cw_kind { CW_COMMIT, CW_ACK, CW_FLUSH };
+
+/* A submitter waiting for its record's commit, ack, or a flush (in the pending list). */
+struct cwait {
+    enum cw_kind kind;
+    zs_spool_done_fn fn;
+    void *ctx;
+    uint32_t timeout_ms; /* a flush's own deadline */
+};
+
+/* A request waiting for the frontier to reach seq. */
+struct waiter {
+    uint64_t seq;
+    long long deadline_ms;
+    int is_flush;
+    zs_spool_done_fn fn;
+    void *ctx;
+    struct waiter *next;
+};
+
+/* Which records are done, from the frontier up: a growable ring of flags. */
+struct ackring {
+    uint8_t *v;
+    size_t head, cap; /* cap: a power of two, or 0 */
+    uint64_t base;    /* seq of v[head] = frontier + 1 */
+};
+
+/* A descriptor records were encoded with, and the sink's table for it. */
+struct variant {
+    int record_type;
+    uint8_t *desc;
+    size_t desc_len;
+    void *sink_table;
+};
+
+struct seg {
+    uint64_t first_seq, end_seq; /* [first, end) */
+    uint64_t size;               /* bytes, header included */
+    size_t hdr_len;
+    long long created_ms;
+    int variant;
+    int corrupt; /* a bad frame was met: moved aside, not deleted, once done */
+    char name[32];
+};
+
+/* Per-millisecond commit times, to tell the age of the oldest pending record. */
+struct agemark {
+    uint64_t end_seq; /* records < end_seq were accepted at or before ms */
+    long long ms;
+};
+
+struct zs_spool_table {
+    struct zs_spool *sp;
+    char *name;
+    char *dir; /* DIR/tables/<enc> (disk mode) */
+    struct variant *vars;
+    size_t nvars;
+    int configured;
+
+    pthread_mutex_t lock; /* --- appends */
+    struct zs_buf pend;   /* framed records waiting for the spool thread */
+    struct cwait *cw;
+    size_t ncw, cwcap;
+    atomic_ullong pend_bytes_total; /* pend.len, readable without the lock */
+
+    /* --- spool thread */
+    struct seg *segs;
+    size_t nsegs, segcap;
+    int wfd, rfd;      /* the last segment's fd (append), the reader's fd */
+    size_t rfd_seg;    /* which segment rfd is */
+    uint64_t next_seq; /* disk: the next seq to write; memory: atomic below */
+    uint64_t deliver_seq, deliver_off;
+    size_t deliver_seg;
+    int behind; /* the in-memory path stopped: read from disk */
+    uint64_t ckpt_written;
+    long long ckpt_ms;
+    int ckpt_fd;
+    struct zs_buf wbuf, rbuf;
+    struct cwait *wcw;
+    size_t wcwcap;
+    long long last_sync_ms;
+    int unsynced;
+
+    pthread_mutex_t ack_lock; /* --- acknowledgements */
+    struct ackring ring;
+    uint64_t frontier;
+    struct waiter *waiters, **waiters_tail;
+    struct agemark *ages;
+    size_t nages, agecap, agehead;
+
+    atomic_ullong accepted, committed, disk_bytes, replayed, dead, given_up, commit_failures;
+    atomic_ullong mem_seq, nsegs_pub;
+    atomic_llong oldest_start_ms; /* disk mode at start: creation of the oldest segment */
+    atomic_int kick_when_acked;
+};
+
+struct deadletter {
+    char *table;
+    uint64_t seq;
+    uint8_t *rec;
+    size_t len;
+    int json;
+    zs_rc rc;
+    char reason[256];
+    long long wall_ms;
+    struct deadletter *next;
+};
+
+struct zs_spool {
+    struct zs_spool_opts o;
+    const struct zs_fs_ops *fs;
+    char *dir;
+    int lock_fd;
+    struct zs_spool_table **tables;
+    size_t ntables, tcap;
+    size_t nconfigured; /* tables[0..nconfigured) were registered, the rest are orphans */
+    pthread_t thread;
+    int thread_running;
+    pthread_mutex_t lock;
+    pthread_cond_t cond, drained_cond;
+    atomic_int kick;
+    atomic_int stopping; /* 1: no new work; 2: thread exits */
+    int quiesced;        /* spool thread: drained; the sink is not called any more */
+    int drain_req, drain_done;
+    struct deadletter *dl, **dl_tail;
+    char dl_dir[4096];
+};
+
+static long long now_ms(void)
+{
+    return zs_mono_ms();
+}
+
+static void path_join(char *out, size_t cap, const char *a, const char *b)
+{
+    snprintf(out, cap, "%s/%s", a, b);
+}
+
+/* ---------------------------------------------------------------- ack ring */
+
+/* Make room for seq (>= base). 0 ok, -1 ENOMEM. */
+static int ring_reserve(struct ackring *r, uint64_t seq)
+{
+    uint64_t need = seq - r->base + 1;
+    if (need <= r->cap)
+        return 0;
+    size_t cap = r->cap ? r->cap : 1024;
+    while (cap < need)
+        cap *= 2;
+    uint8_t *v = zs_calloc(cap, 1);
+    if (v == NULL)
+        return -1;
+    for (size_t i = 0; i < r->cap; i++)
+        v[i] = r->v[(r->head + i) & (r->cap - 1)];
+    zs_free(r->v);
+    r->v = v;
+    r->cap = cap;
+    r->head = 0;
+    return 0;
+}
+
+/* Mark seq done; returns how far the frontier moved. Under ack_lock. */
+static uint64_t ring_mark(struct zs_spool_table *t, uint64_t seq)
+{
+    struct ackring *r = &t->ring;
+    if (seq < r->base)
+        return 0;
+    if (ring_reserve(r, seq) != 0) {
+        /* No memory to note it out of order: the frontier stays, so the checkpoint does
+         * too, and a restart replays from there (at-least-once, never a loss). */
+        if (seq != r->base || r->cap > 0)
+            return 0;
+        r->base++; /* no ring at all, and the frontier's own record: it just moves */
+        t->frontier = r->base - 1;
+        return 1;
+    }
+    r->v[(r->head + (seq - r->base)) & (r->cap - 1)] = 1;
+    uint64_t moved = 0;
+    while (r->v[r->head]) {
+        r->v[r->head] = 0;
+        r->head = (r->head + 1) & (r->cap - 1);
+        r->base++;
+        moved++;
+    }
+    t->frontier = r->base - 1;
+    return moved;
+}
+
+/* ---------------------------------------------------------------- waiters */
+
+static void waiter_add(struct zs_spool_table *t, uint64_t seq, int is_flush, uint32_t timeout_ms,
+                       zs_spool_done_fn fn, void *ctx)
+{
+    struct waiter *w = zs_xcalloc(1, sizeof *w);
+    *w = (struct waiter){.seq = seq,
+                         .is_flush = is_flush,
+                         .deadline_ms = now_ms() + timeout_ms,
+                         .fn = fn,
+                         .ctx = ctx};
+    *t->waiters_tail = w;
+    t->waiters_tail = &w->next;
+}
+
+/* Answer waiters the frontier reached (or, with rc != ZS_OK, those matching pick).
+ * Takes them out under ack_lock, calls them outside it. */
+static void waiters_answer(struct zs_spool_table *t, int (*pick)(struct waiter *, void *),
+                           void *arg, zs_rc rc, const char *reason, bool retryable)
+{
+    struct waiter *done = NULL, **dt = &done;
+    pthread_mutex_lock(&t->ack_lock);
+    for (struct waiter **pp = &t->waiters; *pp != NULL;) {
+        struct waiter *w = *pp;
+        if (pick(w, arg)) {
+            *pp = w->next;
+            w->next = NULL;
+            *dt = w;
+            dt = &w->next;
+        } else {
+            pp = &w->next;
+        }
+    }
+    t->waiters_tail = &t->waiters;
+    while (*t->waiters_tail != NULL)
+        t->waiters_tail = &(*t->waiters_tail)->next;
+    pthread_mutex_unlock(&t->ack_lock);
+    while (done != NULL) {
+        struct waiter *w = done;
+        done = w->next;
+        w->fn(w->ctx, rc, w->seq, reason, retryable);
+        free(w);
+    }
+}
+
+static int pick_reached(struct waiter *w, void *arg)
+{
+    return w->seq <= *(const uint64_t *)arg;
+}
+
+static int pick_seq(struct waiter *w, void *arg)
+{
+    return !w->is_flush && w->seq == *(const uint64_t *)arg;
+}
+
+static int pick_expired_rec(struct waiter *w, void *arg)
+{
+    return !w->is_flush && w->deadline_ms <= *(const long long *)arg;
+}
+
+static int pick_expired_flush(struct waiter *w, void *arg)
+{
+    return w->is_flush && w->deadline_ms <= *(const long long *)arg;
+}
+
+static int pick_all(struct waiter *w, void *arg)
+{
+    (void)w;
+    (void)arg;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- ages */
+
+static void age_push(struct zs_spool_table *t, uint64_t end_seq, long long ms)
+{
+    if (t->nages > 0) {
+        struct agemark *last = &t->ages[(t->agehead + t->nages - 1) % t->agecap];
+        if (last->ms / 10 == ms / 10) { /* one mark per 10 ms is precise enough */
+            last->end_seq = end_seq;
+            return;
+        }
+    }
+    if (t->nages == t->agecap) {
+        size_t cap = t->agecap ? t->agecap * 2 : 64;
+        struct agemark *v = zs_alloc(cap * sizeof *v);
+        if (v == NULL)
+            return; /* the age reads a little young; nothing else depends on it */
+        for (size_t i = 0; i < t->nages; i++)
+            v[i] = t->ages[(t->agehead + i) % t->agecap];
+        zs_free(t->ages);
+        t->ages = v;
+        t->agecap = cap;
+        t->agehead = 0;
+    }
+    t->ages[(t->agehead + t->nages) % t->agecap] = (struct agemark){end_seq, ms};
+    t->nages++;
+}
+
+/* Drop marks the frontier passed. Under ack_lock. */
+static void age_trim(struct zs_spool_table *t)
+{
+    while (t->nages > 0 && t->ages[t->agehead].end_seq <= t->frontier + 1) {
+        t->agehead = (t->agehead + 1) % t->agecap;
+        t->nages--;
+    }
+}
+
+/* ---------------------------------------------------------------- dead letters */
+
+static void deadletter_queue(struct zs_spool_table *t, uint64_t seq, const void *rec, size_t len,
+                             zs_rc rc, const char *reason)
+{
+    struct zs_spool *sp = t->sp;
+    struct deadletter *d = zs_xcalloc(1, sizeof *d);
+    d->table = zs_xstrdup(t->name);
+    d->seq = seq;
+    d->rec = zs_alloc(len ? len : 1);
+    if (d->rec != NULL && len > 0)
+        memcpy(d->rec, rec, len);
+    d->len = d->rec != NULL ? len : 0;
+    d->json = t->vars[0].record_type == 2;
+    d->rc = rc;
+    snprintf(d->reason, sizeof d->reason, "%s", reason ? reason : zs_rc_str(rc));
+    d->wall_ms = zs_wall_ms();
+    pthread_mutex_lock(&sp->lock);
+    *sp->dl_tail = d;
+    sp->dl_tail = &d->next;
+    pthread_mutex_unlock(&sp->lock);
+    atomic_store(&sp->kick, 1);
+}
+
+static void json_escape(struct zs_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    zs_rc rc = zs_buf_puts(b, "\"");
+    for (size_t i = 0; i < n && rc == ZS_OK; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char e[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+        if (c == '"' || c == '\\') {
+            char q[3] = {'\\', (char)c, 0};
+            rc = zs_buf_puts(b, q);
+        } else if (c < 0x20) {
+            rc = zs_buf_puts(b, e);
+        } else {
+            rc = zs_buf_append(b, &s[i], 1);
+        }
+    }
+    if (rc == ZS_OK)
+        rc = zs_buf_puts(b, "\"");
+    (void)rc; /* a line that does not fit is cut; the record is in record_base64 */
+}
+
+/* One dead letter as a JSON line (docs/SPOOL.md). */
+static zs_rc deadletter_line(const struct deadletter *d, struct zs_buf *b)
+{
+    time_t secs = (time_t)(d->wall_ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char ts[40];
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    zs_rc rc = zs_buf_printf(b, "{\"time\":\"%s.%03dZ\",\"table\":", ts, (int)(d->wall_ms % 1000));
+    if (rc != ZS_OK)
+        return rc;
+    json_escape(b, d->table, strlen(d->table));
+    rc = zs_buf_printf(b, ",\"seq\":%" PRIu64 ",\"status\":\"%s\",\"message\":", d->seq,
+                       zs_rc_str(d->rc));
+    if (rc != ZS_OK)
+        return rc;
+    json_escape(b, d->reason, strlen(d->reason));
+    if (d->json) /* the record is JSON text already */
+        rc = zs_buf_puts(b, ",\"record\":") == ZS_OK ? zs_buf_append(b, d->rec, d->len) : ZS_ENOMEM;
+    if (rc == ZS_OK)
+        rc = zs_buf_puts(b, ",\"record_base64\":\"");
+    if (rc == ZS_OK)
+        rc = zs_spool_base64(d->rec, d->len, b);
+    if (rc == ZS_OK)
+        rc = zs_buf_puts(b, "\"}\n");
+    return rc;
+}
+
+/* Spool thread (and destroy): append queued dead letters to dead-letter/<table>.ndjson. */
+static void deadletters_write(struct zs_spool *sp)
+{
+    pthread_mutex_lock(&sp->lock);
+    struct deadletter *list = sp->dl;
+    sp->dl = NULL;
+    sp->dl_tail = &sp->dl;
+    pthread_mutex_unlock(&sp->lock);
+    if (list == NULL)
+        return;
+    if (mkdir(sp->o.dir, 0755) != 0 && errno != EEXIST)
+        zs_log(ZS_LOG_ERROR, "spool",
+               "msg=\"cannot create the spool directory\" dir=%s error=\"%s\"", sp->o.dir,
+               strerror(errno));
+    if (mkdir(sp->dl_dir, 0755) != 0 && errno != EEXIST)
+        zs_log(ZS_LOG_ERROR, "spool",
+               "msg=\"cannot create dead-letter directory\" dir=%s error=\"%s\"", sp->dl_dir,
+               strerror(errno));
+    struct zs_buf line;
+    zs_buf_init(&line, (size_t)64 << 20);
+    while (list != NULL) {
+        struct deadletter *d = list;
+        list = d->next;
+        char name[600], path[4800];
+        zs_spool_table_dirname(d->table, name, sizeof name);
+        snprintf(path, sizeof path, "%s/%s.ndjson", sp->dl_dir, name);
+        line.len = 0;
+        int fd = -1;
+        if (deadletter_line(d, &line) == ZS_OK &&
+            (fd = sp->fs->open(sp->fs->ctx, path, O_WRONLY | O_CREAT | O_APPEND, 0644)) >= 0 &&
+            zs_fs_pwrite_all(sp->fs, fd, line.data, line.len, 0) == 0 &&
+            sp->fs->fdatasync(sp->fs->ctx, fd) == 0) {
+            zs_log(ZS_LOG_WARN, "spool",
+                   "msg=\"record dead-lettered\" table=%s seq=%" PRIu64
+                   " status=%s reason=\"%s\" file=%s",
+                   d->table, d->seq, zs_rc_str(d->rc), d->reason, path);
+        } else {
+            zs_log(ZS_LOG_ERROR, "spool",
+                   "msg=\"cannot write a dead letter\" table=%s seq=%" PRIu64 " file=%s", d->table,
+                   d->seq, path);
+        }
+        if (fd >= 0)
+            sp->fs->close(sp->fs->ctx, fd);
+        free(d->table);
+        zs_free(d->rec);
+        free(d);
+    }
+    zs_buf_release(&line);
+}
+
+/* ---------------------------------------------------------------- sink completions */
+
+static void kick(struct zs_spool *sp)
+{
+    if (atomic_exchange(&sp->kick, 1) == 0) {
+        pthread_mutex_lock(&sp->lock);
+        pthread_cond_signal(&sp->cond);
+        pthread_mutex_unlock(&sp->lock);
+    }
+}
+
+/* Sink thread: one record is done (acknowledged, rejected, or cancelled at shutdown). */
+static void on_sink_done(void *ctx, uint64_t seq, const void *rec, size_t len, zs_rc rc,
+                         const char *reason, bool retryable)
+{
+    struct zs_spool_table *t = ctx;
+    struct zs_spool *sp = t->sp;
+    (void)retryable;
+    if (rc == ZS_ECANCELED && sp->o.mode == ZS_SPOOL_DISK)
+        return; /* still spooled: the next start delivers it */
+    if (rc != ZS_OK) {
+        deadletter_queue(t, seq, rec, len, rc, reason);
+        atomic_fetch_add(rc == ZS_ECANCELED ? &t->given_up : &t->dead, 1);
+        waiters_answer(t, pick_seq, &seq, rc, reason, false);
+    }
+    pthread_mutex_lock(&t->ack_lock);
+    uint64_t moved = ring_mark(t, seq);
+    uint64_t frontier = t->frontier;
+    int have_waiters = t->waiters != NULL && t->waiters->seq <= frontier;
+    if (moved)
+        age_trim(t);
+    pthread_mutex_unlock(&t->ack_lock);
+    if (have_waiters)
+        waiters_answer(t, pick_reached, &frontier, ZS_OK, NULL, false);
+    if (moved && atomic_load(&t->kick_when_acked))
+        kick(sp);
+}
+
+/* ---------------------------------------------------------------- segments */
+
+static int seg_push(struct zs_spool_table *t, const struct seg *s)
+{
+    if (t->nsegs == t->segcap) {
+        size_t cap = t->segcap ? t->segcap * 2 : 8;
+        struct seg *v = zs_realloc(t->segs, cap * sizeof *v);
+        if (v == NULL)
+            return -1;
+        t->segs = v;
+        t->segcap = cap;
+    }
+    t->segs[t->nsegs++] = *s;
+    atomic_store(&t->nsegs_pub, t->nsegs);
+    return 0;
+}
+
+/* Start a new segment for the current descriptor at next_seq. ZS_OK or ZS_EIO/ZS_ENOSPC. */
+static zs_rc seg_create(struct zs_spool_table *t)
+{
+    struct zs_spool *sp = t->sp;
+    const struct zs_fs_ops *fs = sp->fs;
+    struct seg s = {.first_seq = t->next_seq, .end_seq = t->next_seq, .created_ms = zs_wall_ms()};
+    zs_seg_name(s.name, s.first_seq);
+    char path[4200];
+    path_join(path, sizeof path, t->dir, s.name);
+    struct zs_buf h;
+    zs_buf_init(&h, ZS_SEG_MAX_DESC + 4096);
+    struct zs_seg_header hd = {.first_seq = s.first_seq,
+                               .created_ms = (uint64_t)s.created_ms,
+                               .record_type = (uint32_t)t->vars[0].record_type,
+                               .table = t->name,
+                               .table_len = strlen(t->name),
+                               .desc = t->vars[0].desc,
+                               .desc_len = t->vars[0].desc_len};
+    zs_rc rc = zs_seg_header_encode(&hd, &h);
+    int fd = rc == ZS_OK ? fs->open(fs->ctx, path, O_RDWR | O_CREAT | O_TRUNC, 0644) : -EINVAL;
+    int w = fd >= 0 ? zs_fs_pwrite_all(fs, fd, h.data, h.len, 0) : fd;
+    if (w == 0 && sp->o.sync == ZS_SPOOL_SYNC_COMMIT)
+        w = fs->fdatasync(fs->ctx, fd);
+    if (w != 0) {
+        zs_log(ZS_LOG_ERROR, "spool", "msg=\"cannot create a segment\" file=%s error=\"%s\"", path,
+               strerror(-w));
+        if (fd >= 0) {
+            fs->close(fs->ctx, fd);
+            fs->unlink(fs->ctx, path);
+        }
+        zs_buf_release(&h);
+        return w == -ENOSPC ? ZS_ENOSPC : ZS_EIO;
+    }
+    s.size = s.hdr_len = h.len;
+    zs_buf_release(&h);
+    if (seg_push(t, &s) != 0) {
+        fs->close(fs->ctx, fd);
+        fs->unlink(fs->ctx, path);
+        return ZS_ENOMEM;
+    }
+    if (t->wfd >= 0)
+        fs->close(fs->ctx, t->wfd);
+    t->wfd = fd;
+    atomic_fetch_add(&t->disk_bytes, s.size);
+    return ZS_OK;
+}
+
+/* ---------------------------------------------------------------- delivery */
+
+/* Hand records of seg[t->deliver_seg] from buf (frames, starting at the cursor) to the
+ * sink until it is full. Returns bytes consumed. Spool thread. */
+static size_t deliver_frames(struct zs_spool_table *t, const uint8_t *buf, size_t n)
+{
+    struct zs_spool *sp = t->sp;
+    struct seg *s = &t->segs[t->deliver_seg];
+    void *st = t->vars[s->variant].sink_table;
+    size_t off = 0;
+    while (t->deliver_seq < s->end_seq) {
+        struct zs_slice rec;
+        size_t o = off;
+        zs_rc rc = zs_seg_next(buf, n, &o, &rec);
+        if (rc == ZS_EAGAIN || rc == ZS_ENOTFOUND)
+            break;
+        if (rc != ZS_OK)
+            return SIZE_MAX; /* corrupt: the caller moves the segment aside */
+        rc = sp->o.sink->submit(sp->o.sink_ctx, st, rec.ptr, rec.len, false, t->deliver_seq,
+                                on_sink_done, t);
+        if (rc == ZS_EAGAIN || rc == ZS_ECANCELED) {
+            t->behind = 1;
+            break;
+        }
+        if (rc != ZS_OK) /* too large or no memory: a dead letter, not a stall */
+            on_sink_done(t, t->deliver_seq, rec.ptr, rec.len, rc, "cannot queue the record", false);
+        off = o;
+        t->deliver_seq++;
+        t->deliver_off += ZS_SEG_FRAME + rec.len;
+    }
+    return off;
+}
+
+/* Mark [from, to) done without sending (records lost to corruption), logged by caller. */
+static void mark_range(struct zs_spool_table *t, uint64_t from, uint64_t to)
+{
+    for (uint64_t q = from; q < to; q++) {
+        pthread_mutex_lock(&t->ack_lock);
+        ring_mark(t, q);
+        pthread_mutex_unlock(&t->ack_lock);
+    }
+}
+
+static void reader_close(struct zs_spool_table *t)
+{
+    if (t->rfd >= 0)
+        t->sp->fs->close(t->sp->fs->ctx, t->rfd);
+    t->rfd = -1;
+}
+
+/* Read behind: deliver committed records from the files. Spool thread. */
+static void deliver_from_disk(struct zs_spool_table *t)
+{
+    struct zs_spool *sp = t->sp;
+    const struct zs_fs_ops *fs = sp->fs;
+    t->behind = 0;
+    while (t->deliver_seq < t->next_seq && !t->behind && atomic_load(&sp->stopping) < 2) {
+        struct seg *s = &t->segs[t->deliver_seg];
+        if (t->deliver_seq >= s->end_seq) { /* next segment */
+            if (t->deliver_seg + 1 >= t->nsegs)
+                break;
+            t->deliver_seg++;
+            t->deliver_seq = t->segs[t->deliver_seg].first_seq;
+            t->deliver_off = t->segs[t->deliver_seg].hdr_len;
+            reader_close(t);
+            continue;
+        }
+        if (t->rfd < 0 || t->rfd_seg != t->deliver_seg) {
+            reader_close(t);
+            char path[4200];
+            path_join(path, sizeof path, t->dir, s->name);
+            t->rfd = fs->open(fs->ctx, path, O_RDONLY, 0);
+            t->rfd_seg = t->deliver_seg;
+            if (t->rfd < 0) {
+                zs_log(ZS_LOG_ERROR, "spool", "msg=\"cannot read a segment\" file=%s error=\"%s\"",
+                       path, strerror(-t->rfd));
+                t->behind = 1; /* retried next tick */
+                return;
+            }
+        }
+        uint64_t left = s->size > t->deliver_off ? s->size - t->deliver_off : 0;
+        size_t want = left < READ_CHUNK ? (size_t)left : READ_CHUNK;
+        size_t used = SIZE_MAX;
+        ssize_t r = -1;
+        t->rbuf.len = 0;
+        if (want >= ZS_SEG_FRAME && zs_buf_reserve(&t->rbuf, want) == ZS_OK)
+            r = fs->pread(fs->ctx, t->rfd, t->rbuf.data, want, (off_t)t->deliver_off);
+        if (r >= (ssize_t)ZS_SEG_FRAME) {
+            used = deliver_frames(t, t->rbuf.data, (size_t)r);
+            uint64_t frame = ZS_SEG_FRAME + (uint64_t)zs_rd32(t->rbuf.data);
+            if (used == 0 && !t->behind && frame > (uint64_t)r && frame <= left &&
+                frame <= ZS_SEG_FRAME + ZS_SEG_MAX_RECORD &&
+                zs_buf_reserve(&t->rbuf, (size_t)frame) == ZS_OK) {
+                /* One record larger than the chunk: read it whole. */
+                r = fs->pread(fs->ctx, t->rfd, t->rbuf.data, (size_t)frame, (off_t)t->deliver_off);
+                used = r == (ssize_t)frame ? deliver_frames(t, t->rbuf.data, (size_t)r) : SIZE_MAX;
+            }
+        }
+        if (used == SIZE_MAX || (used == 0 && !t->behind)) {
+            zs_log(ZS_LOG_ERROR, "spool",
+                   "msg=\"corrupt segment: its remaining records cannot be read; kept aside\" "
+                   "table=%s segment=%s seq=%" PRIu64 " lost=%" PRIu64,
+                   t->name, s->name, t->deliver_seq, s->end_seq - t->deliver_seq);
+            s->corrupt = 1;
+            mark_range(t, t->deliver_seq, s->end_seq);
+            t->deliver_seq = s->end_seq;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- commit */
+
+static void answer_cw(struct cwait *cw, size_t n, zs_rc rc, const char *reason)
+{
+    for (size_t i = 0; i < n; i++)
+        cw[i].fn(cw[i].ctx, rc, 0, reason, true);
+}
+
+/* Write one table's pending records (group commit). Spool thread. Returns 1 if it wrote. */
+static int commit_table(struct zs_spool_table *t)
+{
+    struct zs_spool *sp = t->sp;
+    const struct zs_fs_ops *fs = sp->fs;
+    pthread_mutex_lock(&t->lock);
+    size_t ncw = t->ncw;
+    if (ncw == 0) {
+        pthread_mutex_unlock(&t->lock);
+        return 0;
+    }
+    struct zs_buf tmp = t->pend;
+    t->pend = t->wbuf;
+    t->wbuf = tmp;
+    t->pend.len = 0;
+    struct cwait *cw = t->cw;
+    size_t cwcap = t->cwcap;
+    t->cw = t->wcw;
+    t->cwcap = t->wcwcap;
+    t->ncw = 0;
+    t->wcw = cw;
+    t->wcwcap = cwcap;
+    atomic_store(&t->pend_bytes_total, 0);
+    pthread_mutex_unlock(&t->lock);
+
+    zs_rc rc = ZS_OK;
+    const char *why = NULL;
+    if (t->wbuf.len > 0 &&
+        (t->nsegs == 0 || t->wfd < 0 || t->segs[t->nsegs - 1].size >= sp->o.segment_bytes ||
+         t->segs[t->nsegs - 1].variant != 0))
+        rc = seg_create(t);
+    struct seg *s = t->nsegs ? &t->segs[t->nsegs - 1] : NULL;
+    uint64_t off = s ? s->size : 0, first = t->next_seq;
+    if (rc == ZS_OK && t->wbuf.len > 0) {
+        int w = zs_fs_pwrite_all(fs, t->wfd, t->wbuf.data, t->wbuf.len, (off_t)off);
+        if (w == 0 && sp->o.sync == ZS_SPOOL_SYNC_COMMIT)
+            w = fs->fdatasync(fs->ctx, t->wfd);
+        if (w != 0) {
+            rc = w == -ENOSPC ? ZS_ENOSPC : ZS_EIO;
+            why = w == -ENOSPC ? "the spool's disk is full" : "the spool could not write";
+            zs_log(ZS_LOG_ERROR, "spool", "msg=\"commit failed\" table=%s records=%zu error=\"%s\"",
+                   t->name, ncw, strerror(-w));
+            /* Back to the last good size; the next group rewrites from there. A failed
+             * sync leaves the page cache in doubt: start a new segment after it. */
+            if (fs->ftruncate(fs->ctx, t->wfd, (off_t)off) != 0 ||
+                fs->fdatasync(fs->ctx, t->wfd) != 0) {
+                fs->close(fs->ctx, t->wfd);
+                t->wfd = -1;
+            }
+        }
+    }
+    if (rc != ZS_OK) {
+        atomic_fetch_add(&t->commit_failures, 1);
+        answer_cw(t->wcw, ncw, rc, why ? why : "the spool could not start a segment");
+        return 1;
+    }
+    /* Durable (or written, in interval mode): number the records, answer, deliver. */
+    uint64_t nrec = 0;
+    for (size_t i = 0; i < ncw; i++)
+        nrec += t->wcw[i].kind != CW_FLUSH;
+    if (s != NULL) {
+        s->size += t->wbuf.len;
+        s->end_seq += nrec;
+    }
+    t->next_seq += nrec;
+    atomic_fetch_add(&t->disk_bytes, t->wbuf.len);
+    atomic_store(&t->committed, t->next_seq - 1);
+    atomic_store(&t->accepted, t->next_seq - 1);
+    if (sp->o.sync == ZS_SPOOL_SYNC_INTERVAL)
+        t->unsynced = 1;
+    pthread_mutex_lock(&t->ack_lock);
+    age_push(t, t->next_seq, zs_wall_ms());
+    uint64_t seq = first;
+    for (size_t i = 0; i < ncw; i++) { /* waiters first: an ack may come as soon as we send */
+        if (t->wcw[i].kind == CW_ACK)
+            waiter_add(t, seq, 0, sp->o.wait_timeout_ms, t->wcw[i].fn, t->wcw[i].ctx);
+        else if (t->wcw[i].kind == CW_FLUSH)
+            waiter_add(t, seq - 1, 1, t->wcw[i].timeout_ms, t->wcw[i].fn, t->wcw[i].ctx);
+        seq += t->wcw[i].kind != CW_FLUSH;
+    }
+    uint64_t frontier = t->frontier;
+    pthread_mutex_unlock(&t->ack_lock);
+    seq = first;
+    for (size_t i = 0; i < ncw; i++) {
+        if (t->wcw[i].kind == CW_COMMIT)
+            t->wcw[i].fn(t->wcw[i].ctx, ZS_OK, seq, NULL, false);
+        seq += t->wcw[i].kind != CW_FLUSH;
+    }
+    waiters_answer(t, pick_reached, &frontier, ZS_OK, NULL, false); /* flushes with nothing */
+    /* The in-memory path: the group's frames are in wbuf; send them unless behind. */
+    if (!t->behind && !sp->quiesced && t->deliver_seq == first && s != NULL) {
+        t->deliver_seg = t->nsegs - 1;
+        t->deliver_off = off;
+        (void)deliver_frames(t, t->wbuf.data, t->wbuf.len);
+    }
+    return 1;
+}
+
+/* ---------------------------------------------------------------- housekeeping */
+
+static void checkpoint(struct zs_spool_table *t, int force)
+{
+    struct zs_spool *sp = t->sp;
+    const struct zs_fs_ops *fs = sp->fs;
+    pthread_mutex_lock(&t->ack_lock);
+    uint64_t frontier = t->frontier;
+    pthread_mutex_unlock(&t->ack_lock);
+    long long now = now_ms();
+    if (frontier == t->ckpt_written || (!force && now - t->ckpt_ms < CKPT_EVERY_MS))
+        return;
+    if (t->ckpt_fd < 0) {
+        char path[4200];
+        path_join(path, sizeof path, t->dir, "checkpoint");
+        t->ckpt_fd = fs->open(fs->ctx, path, O_RDWR | O_CREAT, 0644);
+        if (t->ckpt_fd < 0)
+            return;
+    }
+    uint8_t b[ZS_CKPT_LEN];
+    zs_ckpt_encode(b, frontier);
+    /* One small in-place write, not synced: a lost or torn checkpoint only replays more
+     * (its CRC rejects a torn one; recovery then starts at the oldest segment). */
+    if (zs_fs_pwrite_all(fs, t->ckpt_fd, b, sizeof b, 0) == 0) {
+        t->ckpt_written = frontier;
+        t->ckpt_ms = now;
+    }
+}
+
+/* Delete (or move aside) segments whose records are all done, except the one written to. */
+static void delete_done_segments(struct zs_spool_table *t)
+{
+    struct zs_spool *sp = t->sp;
+    pthread_mutex_lock(&t->ack_lock);
+    uint64_t frontier = t->frontier;
+    pthread_mutex_unlock(&t->ack_lock);
+    size_t k = 0;
+    while (k + 1 < t->nsegs && t->segs[k].end_seq <= frontier + 1 && t->deliver_seg > k)
+        k++;
+    if (k == 0)
+        return;
+    checkpoint(t, 1); /* before the files go: a restart must not look for them */
+    for (size_t i = 0; i < k; i++) {
+        struct seg *s = &t->segs[i];
+        char path[4200];
+        path_join(path, sizeof path, t->dir, s->name);
+        if (t->rfd >= 0 && t->rfd_seg == i)
+            reader_close(t);
+        if (s->corrupt) {
+            char aside[4400], dn[600];
+            zs_spool_table_dirname(t->name, dn, sizeof dn);
+            snprintf(aside, sizeof aside, "%s/corrupt/%s.%s", sp->dir, dn, s->name);
+            if (sp->fs->rename(sp->fs->ctx, path, aside) != 0)
+                zs_log(ZS_LOG_ERROR, "spool", "msg=\"cannot move a corrupt segment aside\" file=%s",
+                       path);
+        } else if (sp->fs->unlink(sp->fs->ctx, path) != 0) {
+            zs_log(ZS_LOG_WARN, "spool", "msg=\"cannot delete a delivered segment\" file=%s", path);
+        }
+        atomic_fetch_sub(&t->disk_bytes, s->size);
+    }
+    memmove(t->segs, t->segs + k, (t->nsegs - k) * sizeof *t->segs);
+    t->nsegs -= k;
+    atomic_store(&t->nsegs_pub, t->nsegs);
+    t->deliver_seg -= k;
+    if (t->rfd >= 0)
+        t->rfd_seg -= k;
+}
+
+static void expire_waiters(struct zs_spool_table *t, long long now)
+{
+    struct zs_spool *sp = t->sp;
+    pthread_mutex_lock(&t->ack_lock);
+    int any = t->waiters != NULL;
+    pthread_mutex_unlock(&t->ack_lock);
+    if (!any)
+        return;
+    waiters_answer(t, pick_expired_rec, &now, ZS_ETIMEDOUT,
+                   "timed out waiting for the acknowledgement from Zerobus; the record stays "
+                   "queued",
+                   true);
+    waiters_answer(t, pick_expired_flush, &now, ZS_ETIMEDOUT,
+                   "flush timed out before every record was acknowledged; they stay queued", true);
+    /* Upstream failing: answer now rather than hold requests for the whole outage. */
+    struct zs_spool_upstream up;
+    memset(&up, 0, sizeof up);
+    for (size_t v = 0; v < t->nvars; v++) {
+        sp->o.sink->state(sp->o.sink_ctx, t->vars[v].sink_table, &up);
+        if (up.failing) {
+            char why[400];
+            snprintf(why, sizeof why, "Zerobus is unavailable (%s); the record stays queued",
+                     up.last_error[0] ? up.last_error : "retrying");
+            waiters_answer(t, pick_all, NULL, ZS_EUNAVAIL, why, true);
+            break;
+        }
+    }
+}
+
+static void sync_interval(struct zs_spool_table *t, long long now)
+{
+    struct zs_spool *sp = t->sp;
+    if (!t->unsynced || t->wfd < 0 || now - t->last_sync_ms < (long long)sp->o.sync_interval_ms)
+        return;
+    if (sp->fs->fdatasync(sp->fs->ctx, t->wfd) == 0) {
+        t->unsynced = 0;
+        t->last_sync_ms = now;
+    } else {
+        zs_log(ZS_LOG_ERROR, "spool", "msg=\"interval sync failed\" table=%s", t->name);
+    }
+}
+
+static void *spool_thread(void *arg)
+{
+    struct zs_spool *sp = arg;
+    while (atomic_load(&sp->stopping) < 2) {
+        pthread_mutex_lock(&sp->lock);
+        if (!atomic_load(&sp->kick) && atomic_load(&sp->stopping) < 2 && !sp->drain_req) {
+            int behind = 0;
+            for (size_t i = 0; i < sp->ntables; i++)
+                behind |= sp->tables[i]->behind;
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            long wait_ms = behind ? 2 : TICK_MS;
+            ts.tv_nsec += wait_ms * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&sp->cond, &sp->lock, &ts);
+        }
+        atomic_store(&sp->kick, 0);
+        int drain = sp->drain_req;
+        pthread_mutex_unlock(&sp->lock);
+        long long now = now_ms();
+        for (size_t i = 0; i < sp->ntables; i++) {
+            struct zs_spool_table *t = sp->tables[i];
+            if (sp->o.mode == ZS_SPOOL_DISK) {
+                commit_table(t);
+                if (!sp->quiesced && (t->behind || t->deliver_seq < t->next_seq))
+                    deliver_from_disk(t);
+                atomic_store(&t->kick_when_acked, t->behind);
+                if (sp->o.sync == ZS_SPOOL_SYNC_INTERVAL)
+                    sync_interval(t, now);
+                checkpoint(t, 0);
+                delete_done_segments(t);
+            }
+            if (!sp->quiesced)
+                expire_waiters(t, now);
+        }
+        deadletters_write(sp);
+        if (drain) {
+            pthread_mutex_lock(&sp->lock);
+            int empty = 1;
+            for (size_t i = 0; i < sp->ntables; i++) {
+                pthread_mutex_lock(&sp->tables[i]->lock);
+                empty &= sp->tables[i]->ncw == 0;
+                pthread_mutex_unlock(&sp->tables[i]->lock);
+            }
+            if (empty) {
+                sp->quiesced = 1;
+                sp->drain_done = 1;
+                sp->drain_req = 0;
+                pthread_cond_broadcast(&sp->drained_cond);
+            }
+            pthread_mutex_unlock(&sp->lock);
+        }
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- submit / flush */
+
+zs_rc zs_spool_submit(struct zs_spool_table *t, const void *rec, size_t len, bool wait_ack,
+                      zs_spool_done_fn fn, void *ctx, uint64_t *out_seq)
+{
+    struct zs_spool *sp = t->sp;
+    *out_seq = 0;
+    if (atomic_load(&sp->stopping))
+        return ZS_ECANCELED;
+    if (len > ZS_SEG_MAX_RECORD)
+        return ZS_ELIMIT;
+    if (sp->o.mode == ZS_SPOOL_MEMORY) {
+        struct variant *v = &t->vars[0];
+        struct zs_spool_upstream up;
+        pthread_mutex_lock(&t->ack_lock); /* seqs in submission order, waiter before send */
+        uint64_t seq = atomic_load(&t->mem_seq) + 1;
+        zs_rc rc = sp->o.sink->submit(sp->o.sink_ctx, v->sink_table, rec, len, wait_ack, seq,
+                                      on_sink_done, t);
+        if (rc == ZS_OK) {
+            atomic_store(&t->mem_seq, seq);
+            atomic_store(&t->accepted, seq);
+            age_push(t, seq + 1, zs_wall_ms());
+            if (wait_ack)
+                waiter_add(t, seq, 0, sp->o.wait_timeout_ms, fn, ctx);
+        }
+        pthread_mutex_unlock(&t->ack_lock);
+        if (rc == ZS_EAGAIN) {
+            sp->o.sink->state(sp->o.sink_ctx, v->sink_table, &up);
+            if (up.failing || strcmp(up.state, "recovering") == 0)
+                return ZS_EUNAVAIL;
+        }
+        if (rc == ZS_OK && !wait_ack)
+            *out_seq = seq;
+        return rc;
+    }
+    /* Disk: frame it into the pending buffer; the spool thread commits the group. */
+    if (atomic_load(&t->disk_bytes) + atomic_load(&t->pend_bytes_total) + len > sp->o.max_bytes)
+        return ZS_EUNAVAIL; /* the spool is full: upstream is behind */
+    uint8_t head[ZS_SEG_FRAME];
+    zs_seg_frame_head(head, rec, (uint32_t)len);
+    zs_rc rc = ZS_OK;
+    pthread_mutex_lock(&t->lock);
+    if (t->pend.len + ZS_SEG_FRAME + len > sp->o.max_pending_bytes) {
+        rc = ZS_EAGAIN;
+    } else if (t->ncw == t->cwcap) {
+        size_t cap = t->cwcap ? t->cwcap * 2 : 256;
+        struct cwait *v = zs_realloc(t->cw, cap * sizeof *v);
+        if (v == NULL)
+            rc = ZS_ENOMEM;
+        else {
+            t->cw = v;
+            t->cwcap = cap;
+        }
+    }
+    if (rc == ZS_OK && (rc = zs_buf_append(&t->pend, head, sizeof head)) == ZS_OK &&
+        (rc = zs_buf_append(&t->pend, rec, len)) != ZS_OK)
+        t->pend.len -= sizeof head;
+    if (rc == ZS_OK) {
+        t->cw[t->ncw++] = (struct cwait){wait_ack ? CW_ACK : CW_COMMIT, fn, ctx, 0};
+        atomic_store(&t->pend_bytes_total, t->pend.len);
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (rc == ZS_ELIMIT)
+        rc = ZS_EAGAIN;
+    if (rc == ZS_OK)
+        kick(sp);
+    return rc;
+}
+
+zs_rc zs_spool_flush(struct zs_spool_table *t, uint32_t timeout_ms, zs_spool_done_fn fn, void *ctx)
+{
+    struct zs_spool *sp = t->sp;
+    if (atomic_load(&sp->stopping))
+        return ZS_ECANCELED;
+    if (timeout_ms == 0)
+        timeout_ms = sp->o.wait_timeout_ms;
+    if (sp->o.mode == ZS_SPOOL_MEMORY) {
+        pthread_mutex_lock(&t->ack_lock);
+        uint64_t target = atomic_load(&t->mem_seq);
+        int now_done = t->frontier >= target;
+        if (!now_done)
+            waiter_add(t, target, 1, timeout_ms, fn, ctx);
+        pthread_mutex_unlock(&t->ack_lock);
+        if (now_done)
+            fn(ctx, ZS_OK, target, NULL, false);
+        return ZS_OK;
+    }
+    zs_rc rc = ZS_OK;
+    pthread_mutex_lock(&t->lock);
+    if (t->ncw == t->cwcap) {
+        size_t cap = t->cwcap ? t->cwcap * 2 : 256;
+        struct cwait *v = zs_realloc(t->cw, cap * sizeof *v);
+        if (v == NULL)
+            rc = ZS_ENOMEM;
+        else {
+            t->cw = v;
+            t->cwcap = cap;
+        }
+    }
+    if (rc == ZS_OK)
+        t->cw[t->ncw++] = (struct cwait){CW_FLUSH, fn, ctx, timeout_ms};
+    pthread_mutex_unlock(&t->lock);
+    if (rc == ZS_OK)
+        kick(sp);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- state */
+
+void zs_spool_table_state(struct zs_spool_table *t, struct zs_spool_table_state *out)
+{
+    struct zs_spool *sp = t->sp;
+    memset(out, 0, sizeof *out);
+    out->mode = sp->o.mode == ZS_SPOOL_DISK ? "disk" : "memory";
+    pthread_mutex_lock(&t->ack_lock);
+    uint64_t frontier = t->frontier;
+    long long oldest = t->nages > 0 ? t->ages[t->agehead].ms : 0;
+    pthread_mutex_unlock(&t->ack_lock);
+    uint64_t accepted = atomic_load(&t->accepted);
+    out->accepted = accepted;
+    out->pending = accepted > frontier ? accepted - frontier : 0;
+    if (out->pending > 0) {
+        long long start = atomic_load(&t->oldest_start_ms);
+        if (oldest == 0 || (start > 0 && start < oldest))
+            oldest = start;
+        out->oldest_pending_ms = oldest > 0 ? zs_wall_ms() - oldest : 0;
+        if (out->oldest_pending_ms < 0)
+            out->oldest_pending_ms = 0;
+    }
+    out->pending_bytes = atomic_load(&t->disk_bytes) + atomic_load(&t->pend_bytes_total);
+    out->replayed = atomic_load(&t->replayed);
+    out->dead_letters = atomic_load(&t->dead);
+    out->given_up = atomic_load(&t->given_up);
+    out->segments = atomic_load(&t->nsegs_pub);
+    out->commit_failures = atomic_load(&t->commit_failures);
+    out->up.state = "idle";
+    for (size_t v = 0; v < t->nvars; v++) {
+        struct zs_spool_upstream u;
+        memset(&u, 0, sizeof u);
+        sp->o.sink->state(sp->o.sink_ctx, t->vars[v].sink_table, &u);
+        if (v == 0 || u.failing || strcmp(u.state, "recovering") == 0) {
+            uint64_t acked = out->up.acked + (v ? u.acked : 0);
+            out->up = u;
+            out->up.acked = acked > u.acked ? acked : u.acked;
+        }
+    }
+}
+
+const char *zs_spool_table_name(const struct zs_spool_table *t)
+{
+    return t->name;
+}
+
+struct zs_spool_table *zs_spool_orphan(struct zs_spool *sp, size_t i)
+{
+    return sp->nconfigured + i < sp->ntables ? sp->tables[sp->nconfigured + i] : NULL;
+}
+
+const char *zs_spool_dir(const struct zs_spool *sp)
+{
+    return sp->dir;
+}
+
+enum zs_spool_mode zs_spool_mode(const struct zs_spool *sp)
+{
+    return sp->o.mode;
+}
+
+/* ---------------------------------------------------------------- open / recovery */
+
+static struct zs_spool_table *table_new(struct zs_spool *sp, const char *name)
+{
+    struct zs_spool_table *t = zs_xcalloc(1, sizeof *t);
+    t->sp = sp;
+    t->name = zs_xstrdup(name);
+    pthread_mutex_init(&t->lock, NULL);
+    pthread_mutex_init(&t->ack_lock, NULL);
+    t->waiters_tail = &t->waiters;
+    t->wfd = t->rfd = t->ckpt_fd = -1;
+    t->next_seq = 1;
+    t->deliver_seq = 1;
+    t->ring.base = 1; /* frontier 0: nothing acknowledged yet */
+    t->ckpt_written = 0;
+    zs_buf_init(&t->pend, (size_t)sp->o.max_pending_bytes + ZS_SEG_MAX_RECORD);
+    zs_buf_init(&t->wbuf, (size_t)sp->o.max_pending_bytes + ZS_SEG_MAX_RECORD);
+    zs_buf_init(&t->rbuf, (size_t)ZS_SEG_MAX_RECORD * 2);
+    if (sp->dir != NULL) {
+        char dn[4000], path[4200];
+        zs_spool_table_dirname(name, dn, sizeof dn);
+        snprintf(path, sizeof path, "%s/tables/%s", sp->dir, dn);
+        t->dir = zs_xstrdup(path);
+    }
+    if (sp->ntables == sp->tcap) {
+        sp->tcap = sp->tcap ? sp->tcap * 2 : 8;
+        sp->tables = realloc(sp->tables, sp->tcap * sizeof *sp->tables);
+        if (sp->tables == NULL)
+            abort();
+    }
+    sp->tables[sp->ntables++] = t;
+    return t;
+}
+
+static int variant_find(struct zs_spool_table *t, int record_type, const uint8_t *d, size_t n)
+{
+    for (size_t i = 0; i < t->nvars; i++)
+        if (t->vars[i].record_type == record_type && t->vars[i].desc_len == n &&
+            (n == 0 || memcmp(t->vars[i].desc, d, n) == 0))
+            return (int)i;
+    t->vars = realloc(t->vars, (t->nvars + 1) * sizeof *t->vars);
+    if (t->vars == NULL)
+        abort();
+    struct variant *v = &t->vars[t->nvars];
+    *v = (struct variant){.record_type = record_type, .desc_len = n};
+    v->desc = zs_xalloc(n ? n : 1);
+    if (n)
+        memcpy(v->desc, d, n);
+    return (int)t->nvars++;
+}
+
+/* Move a file aside into DIR/corrupt/, never delete it. */
+static void move_aside(struct zs_spool *sp, struct zs_spool_table *t, const char *file)
+{
+    char from[4200], to[4600], dn[600];
+    path_join(from, sizeof from, t->dir, file);
+    zs_spool_table_dirname(t->name, dn, sizeof dn);
+    snprintf(to, sizeof to, "%s/corrupt/%s.%s", sp->dir, dn, file);
+    if (sp->fs->rename(sp->fs->ctx, from, to) != 0)
+        zs_log(ZS_LOG_ERROR, "spool", "msg=\"cannot move a corrupt file aside\" file=%s", from);
+}
+
+/* Read a whole (small) file through the fs ops. */
+static zs_rc read_all(struct zs_spool *sp, const char *path, struct zs_buf *out)
+{
+    const struct zs_fs_ops *fs = sp->fs;
+    int fd = fs->open(fs->ctx, path, O_RDONLY, 0);
+    if (fd < 0)
+        return fd == -ENOENT ? ZS_ENOTFOUND : ZS_EIO;
+    zs_rc rc = ZS_OK;
+    for (;;) {
+        if ((rc = zs_buf_reserve(out, 1 << 16)) != ZS_OK)
+            break;
+        ssize_t r =
+            fs->pread(fs->ctx, fd, out->data + out->len, out->cap - out->len, (off_t)out->len);
+        if (r < 0) {
+            rc = ZS_EIO;
+            break;
+        }
+        if (r == 0)
+            break;
+        out->len += (size_t)r;
+    }
+    fs->close(fs->ctx, fd);
+    return rc;
+}
+
+/* The header of a segment (64 KiB, or all of it if longer) and the file's size. */
+static zs_rc read_header(struct zs_spool *sp, const char *path, struct zs_buf *b, uint64_t *size)
+{
+    const struct zs_fs_ops *fs = sp->fs;
+    int fd = fs->open(fs->ctx, path, O_RDONLY, 0);
+    if (fd < 0)
+        return ZS_EIO;
+    struct stat st;
+    *size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+    size_t want = 1 << 16;
+    zs_rc rc = ZS_OK;
+    for (int pass = 0; pass < 2 && rc == ZS_OK; pass++) {
+        if ((rc = zs_buf_reserve(b, want)) != ZS_OK)
+            break;
+        ssize_t r = fs->pread(fs->ctx, fd, b->data, want, 0);
+        b->len = r > 0 ? (size_t)r : 0;
+        if (b->len < ZS_SEG_FIXED || b->len < want)
+            break;
+        size_t hl = zs_rd32(b->data + 12); /* trusted only after the decode's checks */
+        if (hl <= want || hl > ZS_SEG_FIXED + ZS_SEG_MAX_NAME + ZS_SEG_MAX_DESC + 4)
+            break;
+        want = hl;
+    }
+    fs->close(fs->ctx, fd);
+    return rc;
+}
+
+static int cmp_seg(const void *a, const void *b)
+{
+    const struct seg *x = a, *y = b;
+    return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
+}
+
+/*
+ * Scan one table directory left by an earlier run: segments in order, the last one's torn
+ * tail truncated (the cut bytes kept in corrupt/), unreadable headers moved aside, the
+ * checkpoint read. The delivery cursor starts after the checkpoint.
+ */
+static zs_rc table_recover(struct zs_spool *sp, struct zs_spool_table *t, int want_variant0)
+{
+    const struct zs_fs_ops *fs = sp->fs;
+    DIR *d = opendir(t->dir);
+    if (d == NULL)
+        return errno == ENOENT ? ZS_OK : ZS_EIO;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        struct seg s = {0};
+        if (zs_seg_name_parse(e->d_name, &s.first_seq) != 0)
+            continue;
+        snprintf(s.name, sizeof s.name, "%s", e->d_name);
+        if (seg_push(t, &s) != 0) {
+            closedir(d);
+            return ZS_ENOMEM;
+        }
+    }
+    closedir(d);
+    qsort(t->segs, t->nsegs, sizeof *t->segs, cmp_seg);
+    struct zs_buf b;
+    zs_buf_init(&b, (size_t)16 << 30);
+    uint64_t truncated = 0, aside = 0;
+    for (size_t i = 0; i < t->nsegs; i++) {
+        struct seg *s = &t->segs[i];
+        char path[4200];
+        path_join(path, sizeof path, t->dir, s->name);
+        b.len = 0;
+        int last = i + 1 == t->nsegs;
+        /* Middle segments: the header only (the next segment's first seq ends them, and
+         * their frames are checked as they are read). The last: every frame. */
+        zs_rc rc = last ? read_all(sp, path, &b) : read_header(sp, path, &b, &s->size);
+        struct zs_seg_header h;
+        size_t hl = 0;
+        zs_rc hr = rc == ZS_OK ? zs_seg_header_decode(b.data, b.len, &h, &hl) : ZS_EIO;
+        if (hr != ZS_OK || h.first_seq != s->first_seq || h.table_len != strlen(t->name) ||
+            memcmp(h.table, t->name, h.table_len) != 0) {
+            if (hr == ZS_EIO) {
+                zs_buf_release(&b);
+                return ZS_EIO;
+            }
+            /* A torn header (crash while creating it) or a foreign/corrupt file. */
+            zs_log(last && hr == ZS_EAGAIN ? ZS_LOG_WARN : ZS_LOG_ERROR, "spool",
+                   "msg=\"segment with an unreadable header moved aside\" table=%s segment=%s "
+                   "bytes=%zu",
+                   t->name, s->name, b.len);
+            move_aside(sp, t, s->name);
+            aside++;
+            memmove(s, s + 1, (t->nsegs - i - 1) * sizeof *s);
+            t->nsegs--;
+            i--;
+            continue;
+        }
+        s->hdr_len = hl;
+        s->created_ms = (long long)h.created_ms;
+        s->variant = variant_find(t, (int)h.record_type, h.desc, h.desc_len);
+        if (!last) {
+            s->end_seq = t->segs[i + 1].first_seq;
+            continue;
+        }
+        size_t off = hl, good = hl;
+        struct zs_slice rec;
+        uint64_t n = 0;
+        while ((rc = zs_seg_next(b.data, b.len, &off, &rec)) == ZS_OK) {
+            n++;
+            good = off;
+        }
+        s->end_seq = s->first_seq + n;
+        s->size = good;
+        if (good < b.len) {
+            /* The cut bytes go to corrupt/ first: never silently deleted. */
+            char to[4600], dn[600];
+            zs_spool_table_dirname(t->name, dn, sizeof dn);
+            snprintf(to, sizeof to, "%s/corrupt/%s.%s.tail-%zu", sp->dir, dn, s->name, good);
+            int afd = fs->open(fs->ctx, to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (afd >= 0) {
+                if (zs_fs_pwrite_all(fs, afd, b.data + good, b.len - good, 0) != 0)
+                    zs_log(ZS_LOG_ERROR, "spool", "msg=\"cannot keep a torn tail\" file=%s", to);
+                fs->fdatasync(fs->ctx, afd);
+                fs->close(fs->ctx, afd);
+            }
+            int fd = fs->open(fs->ctx, path, O_RDWR, 0);
+            if (fd < 0 || fs->ftruncate(fs->ctx, fd, (off_t)good) != 0 ||
+                fs->fdatasync(fs->ctx, fd) != 0) {
+                if (fd >= 0)
+                    fs->close(fs->ctx, fd);
+                zs_buf_release(&b);
+                return ZS_EIO;
+            }
+            fs->close(fs->ctx, fd);
+            truncated += b.len - good;
+            zs_log(ZS_LOG_WARN, "spool",
+                   "msg=\"torn or corrupt tail truncated (kept in corrupt/)\" table=%s segment=%s "
+                   "records=%" PRIu64 " cut_bytes=%zu",
+                   t->name, s->name, n, b.len - good);
+        }
+    }
+    /* Sequence gaps (a segment moved aside): the records in them are lost; say so. */
+    for (size_t i = 0; i + 1 < t->nsegs; i++)
+        if (t->segs[i].end_seq != t->segs[i + 1].first_seq)
+            t->segs[i].end_seq = t->segs[i + 1].first_seq;
+    uint64_t frontier = 0;
+    b.len = 0;
+    char cpath[4200];
+    path_join(cpath, sizeof cpath, t->dir, "checkpoint");
+    zs_rc crc = read_all(sp, cpath, &b);
+    if (crc == ZS_OK && zs_ckpt_decode(b.data, b.len, &frontier) != ZS_OK) {
+        zs_log(ZS_LOG_WARN, "spool",
+               "msg=\"checkpoint unreadable: replaying from the oldest segment\" table=%s",
+               t->name);
+        frontier = 0;
+    }
+    zs_buf_release(&b);
+    if (t->nsegs > 0) {
+        uint64_t lo = t->segs[0].first_seq, hi = t->segs[t->nsegs - 1].end_seq;
+        if (frontier + 1 < lo)
+            frontier = lo - 1; /* older segments were deleted once delivered */
+        if (frontier + 1 > hi)
+            frontier = hi - 1;
+        t->next_seq = hi;
+        atomic_store(&t->oldest_start_ms, t->segs[0].created_ms);
+    } else if (frontier > 0) {
+        t->next_seq = frontier + 1;
+    }
+    t->frontier = frontier;
+    t->ring.base = frontier + 1;
+    t->deliver_seq = frontier + 1;
+    t->behind = 1;
+    /* Cursor: the segment holding deliver_seq, at its first frame; frames before the
+     * cursor are skipped by reading (deliver_from_disk counts them as done). */
+    t->deliver_seg = 0;
+    for (size_t i = 0; i < t->nsegs; i++)
+        if (t->segs[i].first_seq <= t->deliver_seq && t->deliver_seq < t->segs[i].end_seq)
+            t->deliver_seg = i;
+    uint64_t pending = t->next_seq - 1 - frontier;
+    atomic_store(&t->replayed, pending);
+    atomic_store(&t->accepted, t->next_seq - 1);
+    atomic_store(&t->committed, t->next_seq - 1);
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < t->nsegs; i++)
+        bytes += t->segs[i].size;
+    atomic_store(&t->disk_bytes, bytes);
+    if (t->nsegs > 0) {
+        /* Appends go to the last segment if it has this table's current descriptor. */
+        struct seg *s = &t->segs[t->nsegs - 1];
+        if (want_variant0 && s->variant == 0) {
+            char path[4200];
+            path_join(path, sizeof path, t->dir, s->name);
+            t->wfd = fs->open(fs->ctx, path, O_RDWR, 0);
+        }
+    }
+    if (pending > 0 || truncated > 0 || aside > 0)
+        zs_log(ZS_LOG_INFO, "spool",
+               "msg=\"recovered\" table=%s segments=%zu pending=%" PRIu64 " first_seq=%" PRIu64
+               " truncated_bytes=%" PRIu64 " moved_aside=%" PRIu64,
+               t->name, t->nsegs, pending, frontier + 1, truncated, aside);
+    return ZS_OK;
+}
+
+/* The first frame to deliver is deliver_seq, inside segs[deliver_seg]: position the byte
+ * cursor by walking that segment's frames from its header. Spool thread (start). */
+static zs_rc position_cursor(struct zs_spool_table *t)
+{
+    if (t->nsegs == 0)
+        return ZS_OK;
+    struct seg *s = &t->segs[t->deliver_seg];
+    t->deliver_off = s->hdr_len;
+    if (t->deliver_seq <= s->first_seq) {
+        t->deliver_seq = s->first_seq;
+        return ZS_OK;
+    }
+    char path[4200];
+    path_join(path, sizeof path, t->dir, s->name);
+    struct zs_buf b;
+    zs_buf_init(&b, (size_t)16 << 30);
+    zs_rc rc = read_all(t->sp, path, &b);
+    size_t off = s->hdr_len;
+    uint64_t q = s->first_seq;
+    struct zs_slice rec;
+    while (rc == ZS_OK && q < t->deliver_seq && zs_seg_next(b.data, b.len, &off, &rec) == ZS_OK)
+        q++;
+    zs_buf_release(&b);
+    if (rc != ZS_OK)
+        return rc;
+    t->deliver_off = off;
+    t->deliver_seq = q; /* fewer frames than the checkpoint says: resend from the last good */
+    return ZS_OK;
+}
+
+static zs_rc mkdir_p(const char *dir, struct zs_err *err)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s", dir);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST)
+            return zs_err_set(err, ZS_EIO, NULL, "cannot create %s: %s", p, strerror(errno));
+        *s = '/';
+    }
+    if (mkdir(p, 0755) != 0 && errno != EEXIST)
+        return zs_err_set(err, ZS_EIO, NULL, "cannot create the spool directory %s: %s", p,
+                          strerror(errno));
+    return ZS_OK;
+}
+
+zs_rc zs_spool_open(const struct zs_spool_opts *o, struct zs_spool **out, struct zs_err *err)
+{
+    if (o->sink == NULL || (o->mode == ZS_SPOOL_DISK && (o->dir == NULL || o->dir[0] == '\0')) ||
+        o->segment_bytes == 0 || o->max_bytes == 0 || o->max_pending_bytes == 0 ||
+        o->wait_timeout_ms == 0)
+        return zs_err_set(err, ZS_EINVAL, NULL,
+                          "spool options: a sink, a directory and "
+                          "positive sizes are required");
+    struct zs_spool *sp = zs_xcalloc(1, sizeof *sp);
+    sp->o = *o;
+    sp->fs = o->fs ? o->fs : &zs_fs_posix;
+    sp->o.dir = o->dir ? o->dir : "spool";
+    sp->lock_fd = -1;
+    pthread_mutex_init(&sp->lock, NULL);
+    pthread_cond_init(&sp->cond, NULL);
+    pthread_cond_init(&sp->drained_cond, NULL);
+    sp->dl_tail = &sp->dl;
+    snprintf(sp->dl_dir, sizeof sp->dl_dir, "%s/dead-letter", sp->o.dir);
+    if (o->mode == ZS_SPOOL_DISK) {
+        sp->dir = zs_xstrdup(o->dir);
+        char p[4200];
+        zs_rc rc = mkdir_p(sp->dir, err);
+        static const char *const sub[] = {"tables", "dead-letter", "corrupt"};
+        for (size_t i = 0; i < 3 && rc == ZS_OK; i++) {
+            path_join(p, sizeof p, sp->dir, sub[i]);
+            if (mkdir(p, 0755) != 0 && errno != EEXIST)
+                rc = zs_err_set(err, ZS_EIO, NULL, "cannot create %s: %s", p, strerror(errno));
+        }
+        if (rc == ZS_OK) {
+            path_join(p, sizeof p, sp->dir, "LOCK");
+            sp->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+            if (sp->lock_fd < 0)
+                rc = zs_err_set(err, ZS_EIO, NULL, "the spool directory is not writable: %s: %s", p,
+                                strerror(errno));
+        }
+        if (rc == ZS_OK && flock(sp->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+            char holder[32] = "";
+            ssize_t n = pread(sp->lock_fd, holder, sizeof holder - 1, 0);
+            holder[n > 0 ? n : 0] = '\0';
+            holder[strcspn(holder, "\n")] = '\0';
+            rc = zs_err_set(err, ZS_ESTATE, NULL,
+                            "the spool directory %s is in use by another station (pid %s)", sp->dir,
+                            holder[0] ? holder : "?");
+        }
+        if (rc == ZS_OK) {
+            char pid[32];
+            int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+            if (ftruncate(sp->lock_fd, 0) != 0 || pwrite(sp->lock_fd, pid, (size_t)n, 0) != n)
+                rc = zs_err_set(err, ZS_EIO, NULL, "the spool directory is not writable: %s",
+                                sp->dir);
+        }
+        if (rc != ZS_OK) {
+            if (sp->lock_fd >= 0)
+                close(sp->lock_fd);
+            free(sp->dir);
+            free(sp);
+            return rc;
+        }
+    }
+    *out = sp;
+    return ZS_OK;
+}
+
+static zs_rc add_sink_tables(struct zs_spool *sp, struct zs_spool_table *t, bool eager,
+                             struct zs_err *err)
+{
+    for (size_t v = 0; v < t->nvars; v++) {
+        if (t->vars[v].sink_table != NULL)
+            continue;
+        zs_rc rc = sp->o.sink->table_add(sp->o.sink_ctx, t->name, t->vars[v].record_type,
+                                         t->vars[v].desc, t->vars[v].desc_len, eager && v == 0,
+                                         &t->vars[v].sink_table, err);
+        if (rc != ZS_OK)
+            return rc;
+    }
+    return ZS_OK;
+}
+
+zs_rc zs_spool_table_add(struct zs_spool *sp, const char *name, int record_type,
+                         const uint8_t *desc, size_t desc_len, bool eager,
+                         struct zs_spool_table **out, struct zs_err *err)
+{
+    struct zs_spool_table *t = table_new(sp, name);
+    t->configured = 1;
+    variant_find(t, record_type, desc, desc_len); /* variant 0: the current descriptor */
+    sp->nconfigured = sp->ntables;
+    zs_rc rc = ZS_OK;
+    if (sp->o.mode == ZS_SPOOL_DISK) {
+        rc = table_recover(sp, t, 1);
+        if (rc != ZS_OK)
+            return zs_err_set(err, rc, NULL, "cannot recover the spool of %s in %s", name, t->dir);
+        if (mkdir(t->dir, 0755) != 0 && errno != EEXIST)
+            return zs_err_set(err, ZS_EIO, NULL, "cannot create %s: %s", t->dir, strerror(errno));
+    }
+    rc = add_sink_tables(sp, t, eager, err);
+    if (rc == ZS_OK)
+        *out = t;
+    return rc;
+}
+
+zs_rc zs_spool_start(struct zs_spool *sp, struct zs_err *err)
+{
+    if (sp->o.mode == ZS_SPOOL_DISK) {
+        /* Tables left on disk by an earlier configuration: deliver them too. */
+        char tdir[4200];
+        path_join(tdir, sizeof tdir, sp->dir, "tables");
+        DIR *d = opendir(tdir);
+        struct dirent *e;
+        while (d != NULL && (e = readdir(d)) != NULL) {
+            char name[1100];
+            if (e->d_name[0] == '.' ||
+                zs_spool_table_dirname_parse(e->d_name, name, sizeof name) != 0)
+                continue;
+            int known = 0;
+            for (size_t i = 0; i < sp->ntables; i++)
+                known |= strcmp(sp->tables[i]->name, name) == 0;
+            if (known)
+                continue;
+            struct zs_spool_table *t = table_new(sp, name);
+            zs_rc rc = table_recover(sp, t, 0);
+            if (rc == ZS_OK && t->nvars > 0)
+                rc = add_sink_tables(sp, t, false, err);
+            if (rc != ZS_OK) {
+                closedir(d);
+                return zs_err_set(err, rc, NULL, "cannot recover the spool of %s", name);
+            }
+            if (t->next_seq - 1 > t->frontier)
+                zs_log(ZS_LOG_WARN, "spool",
+                       "msg=\"table not in the configuration: delivering its spooled records "
+                       "with the descriptor they were written with\" table=%s pending=%" PRIu64,
+                       name, t->next_seq - 1 - t->frontier);
+        }
+        if (d != NULL)
+            closedir(d);
+        for (size_t i = 0; i < sp->ntables; i++)
+            if (position_cursor(sp->tables[i]) != ZS_OK)
+                return zs_err_set(err, ZS_EIO, NULL, "cannot read the spool of %s",
+                                  sp->tables[i]->name);
+    }
+    if (pthread_create(&sp->thread, NULL, spool_thread, sp) != 0)
+        return zs_err_set(err, ZS_EIO, NULL, "cannot start the spool thread");
+    sp->thread_running = 1;
+    return ZS_OK;
+}
+
+void zs_spool_drain(struct zs_spool *sp)
+{
+    if (sp == NULL)
+        return;
+    atomic_store(&sp->stopping, 1);
+    if (!sp->thread_running)
+        return;
+    pthread_mutex_lock(&sp->lock);
+    sp->drain_req = 1;
+    sp->drain_done = 0;
+    atomic_store(&sp->kick, 1);
+    pthread_cond_signal(&sp->cond);
+    while (!sp->drain_done)
+        pthread_cond_wait(&sp->drained_cond, &sp->lock);
+    pthread_mutex_unlock(&sp->lock);
+}
+
+uint64_t zs_spool_destroy(struct zs_spool *sp)
+{
+    if (sp == NULL)
+        return 0;
+    zs_spool_drain(sp);
+    atomic_store(&sp->stopping, 2);
+    if (sp->thread_running) {
+        pthread_mutex_lock(&sp->lock);
+        pthread_cond_signal(&sp->cond);
+        pthread_mutex_unlock(&sp->lock);
+        pthread_join(sp->thread, NULL);
+    }
+    uint64_t lost = 0;
+    for (size_t i = 0; i < sp->ntables; i++) {
+        struct zs_spool_table *t = sp->tables[i];
+        if (sp->o.mode == ZS_SPOOL_DISK) {
+            commit_table(t); /* nothing left normally: drained */
+            checkpoint(t, 1);
+            if (t->unsynced && t->wfd >= 0)
+                sp->fs->fdatasync(sp->fs->ctx, t->wfd);
+        }
+        waiters_answer(t, pick_all, NULL, ZS_ECANCELED,
+                       sp->o.mode == ZS_SPOOL_DISK
+                           ? "the station is stopping; the record stays spooled"
+                           : "the station is stopping",
+                       true);
+        lost += atomic_load(&t->given_up) + atomic_load(&t->dead);
+        if (atomic_load(&t->given_up) > 0)
+            zs_log(ZS_LOG_ERROR, "spool",
+                   "msg=\"records given up at shutdown (memory mode): dead-lettered\" table=%s "
+                   "records=%" PRIu64,
+                   t->name, (uint64_t)atomic_load(&t->given_up));
+    }
+    deadletters_write(sp);
+    for (size_t i = 0; i < sp->ntables; i++) {
+        struct zs_spool_table *t = sp->tables[i];
+        const struct zs_fs_ops *fs = sp->fs;
+        if (t->wfd >= 0)
+            fs->close(fs->ctx, t->wfd);
+        if (t->rfd >= 0)
+            fs->close(fs->ctx, t->rfd);
+        if (t->ckpt_fd >= 0)
+            fs->close(fs->ctx, t->ckpt_fd);
+        for (size_t v = 0; v < t->nvars; v++)
+            free(t->vars[v].desc);
+        free(t->vars);
+        zs_buf_release(&t->pend);
+        zs_buf_release(&t->wbuf);
+        zs_buf_release(&t->rbuf);
+        zs_free(t->cw);
+        zs_free(t->wcw);
+        zs_free(t->segs);
+        zs_free(t->ring.v);
+        zs_free(t->ages);
+        pthread_mutex_destroy(&t->lock);
+        pthread_mutex_destroy(&t->ack_lock);
+        free(t->name);
+        free(t->dir);
+        free(t);
+    }
+    free(sp->tables);
+    if (sp->lock_fd >= 0)
+        close(sp->lock_fd); /* releases the flock */
+    pthread_mutex_destroy(&sp->lock);
+    pthread_cond_destroy(&sp->cond);
+    pthread_cond_destroy(&sp->drained_cond);
+    free(sp->dir);
+    free(sp);
+    return lost;
+}

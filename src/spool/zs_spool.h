@@ -1,0 +1,193 @@
+/*
+ * The delivery path between the handlers and Zerobus: a write-ahead spool (docs/SPOOL.md).
+ *
+ * Handlers reach Zerobus only through this interface: submit, flush, state. In `disk`
+ * mode a record is framed (length + CRC-32C), appended to its table's current segment by
+ * the spool thread and covered by one fdatasync per commit group before its submitter
+ * hears ZS_OK (the 202); the spool then hands it to the sink (the Zerobus client) and
+ * forgets it once the sink reports it acknowledged. In `memory` mode records go to the sink
+ * at once and the 202 means "queued in memory", as in the original service. In both modes
+ * the spool tracks which records are acknowledged (the frontier: every record up to it is
+ * done), answers requests that wait for an ack or a flush, and dead-letters records the
+ * sink rejects for good, so that nothing is dropped without a trace.
+ *
+ * Threads: one spool thread per struct zs_spool (writes, syncs, checkpoints, reads behind,
+ * dead letters, waiter deadlines). zs_spool_submit / _flush / _table_state may be called
+ * from any thread; completions (zs_spool_done_fn) run on the spool thread or the sink's
+ * thread, never on the caller's: hand them back to your own thread.
+ */
+#ifndef ZS_SPOOL_H
+#define ZS_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/zs_err.h"
+#include "core/zs_fs.h"
+
+struct zs_spool;
+struct zs_spool_table;
+
+enum zs_spool_mode { ZS_SPOOL_MEMORY = 0, ZS_SPOOL_DISK = 1 };
+enum zs_spool_sync { ZS_SPOOL_SYNC_COMMIT = 0, ZS_SPOOL_SYNC_INTERVAL = 1 };
+
+/* What the upstream (the sink) says about a table, for health. */
+struct zs_spool_upstream {
+    const char *state;    /* "idle", "opening", "open", "recovering" (static string) */
+    char last_error[256]; /* "" if none */
+    bool failing;         /* retry budget spent, still retrying */
+    uint64_t queued, inflight, acked, failed, recoveries, replayed, streams_opened;
+    long long last_ok_ms, last_fail_ms; /* monotonic, 0 if never */
+};
+
+/*
+ * A completion the sink reports for one record, exactly once: ZS_OK (acknowledged), a
+ * non-retryable failure (rejected: the record is dead-lettered), ZS_ECANCELED (shutdown:
+ * in disk mode it stays spooled), or ZS_ENOMEM. rec is borrowed for the call.
+ */
+typedef void (*zs_spool_sink_done_fn)(void *ctx, uint64_t id, const void *rec, size_t len, zs_rc rc,
+                                      const char *reason, bool retryable);
+
+/* The sink seam: the Zerobus client in production (zs_zb_sink_ops), a fake in tests. */
+struct zs_spool_sink_ops {
+    /* Register a table with the descriptor its records were encoded with. */
+    zs_rc (*table_add)(void *ctx, const char *table_name, int record_type,
+                       const uint8_t *descriptor, size_t descriptor_len, bool eager,
+                       void **out_table, struct zs_err *err);
+    /* Queue one record (copied). ZS_OK: done(...) follows exactly once. ZS_EAGAIN: window
+     * full (try later), ZS_ELIMIT: too large, ZS_ECANCELED: stopping, ZS_ENOMEM. */
+    zs_rc (*submit)(void *ctx, void *table, const void *rec, size_t len, bool waited, uint64_t id,
+                    zs_spool_sink_done_fn done, void *done_ctx);
+    void (*state)(void *ctx, void *table, struct zs_spool_upstream *out);
+};
+
+struct zs_spool_opts {
+    enum zs_spool_mode mode;
+    enum zs_spool_sync sync;
+    const char *dir;            /* disk mode: the spool directory (created, locked); memory
+                                   mode: where dead-letter/ goes (created when first needed) */
+    uint32_t sync_interval_ms;  /* interval mode: fdatasync period */
+    uint64_t segment_bytes;     /* a segment is closed once it reaches this size */
+    uint64_t max_bytes;         /* per table, on disk and waiting to be written: beyond, 503 */
+    uint64_t max_pending_bytes; /* per table, appended but not yet written: beyond, 429 */
+    uint32_t wait_timeout_ms;   /* a wait_for_ack request or flush waits at most this long */
+    const struct zs_fs_ops *fs; /* NULL: zs_fs_posix */
+    const struct zs_spool_sink_ops *sink;
+    void *sink_ctx;
+};
+
+/*
+ * What a submit, flush or wait reports, exactly once. rc ZS_OK with seq: the record's
+ * sequence number in its table (the gateway's "offset"; for a flush, the last record it
+ * covered). Otherwise: ZS_ENOSPC / ZS_EIO (the commit failed: 503), ZS_EUNAVAIL
+ * (upstream failing: 503), ZS_ETIMEDOUT (504), ZS_EAUTH or another non-retryable code
+ * (rejected: 502), ZS_ECANCELED (shutdown: 503). reason: for a person, may be NULL.
+ */
+typedef void (*zs_spool_done_fn)(void *ctx, zs_rc rc, uint64_t seq, const char *reason,
+                                 bool retryable);
+
+/*
+ * Open the spool: in disk mode create and lock dir (a second station on it gets
+ * ZS_ESTATE naming the holder), and scan what an earlier run left (torn tails truncated
+ * and kept aside, corrupt segments moved aside: both logged). Nothing is delivered
+ * before zs_spool_start. Returns ZS_OK, ZS_EIO (directory not writable: err names the
+ * path), ZS_ESTATE (locked), ZS_EINVAL, ZS_ENOMEM. Thread: main.
+ */
+ZS_MUST_CHECK zs_rc zs_spool_open(const struct zs_spool_opts *opts, struct zs_spool **out,
+                                  struct zs_err *err);
+
+/*
+ * Register a configured table (before zs_spool_start). Its records are encoded with
+ * descriptor (copied; NULL for JSON tables). Segments left from a run whose descriptor
+ * differs are delivered with their own descriptor first. Returns ZS_OK, or the sink's
+ * error. Thread: main.
+ */
+ZS_MUST_CHECK zs_rc zs_spool_table_add(struct zs_spool *sp, const char *table_name, int record_type,
+                                       const uint8_t *descriptor, size_t descriptor_len, bool eager,
+                                       struct zs_spool_table **out, struct zs_err *err);
+
+/*
+ * Start the spool thread: tables found on disk but not registered are delivered with the
+ * descriptor of their segments; every pending record is replayed in spool order.
+ * Returns ZS_OK, ZS_EIO (thread), or the sink's error for a spool-only table.
+ */
+ZS_MUST_CHECK zs_rc zs_spool_start(struct zs_spool *sp, struct zs_err *err);
+
+/*
+ * Accept one encoded record (copied before return). wait_ack: fn reports when the sink
+ * acknowledged it (200); else when it is committed (disk: after the fdatasync covering
+ * it) (202). *out_seq: 0 when fn runs later; in memory mode without wait_ack the record is
+ * accepted at once, *out_seq is its sequence number and fn never runs.
+ * Returns ZS_EAGAIN (too many records waiting to be written or sent: 429), ZS_EUNAVAIL
+ * (spool full or upstream failing: 503), ZS_ELIMIT (too large), ZS_ECANCELED (stopping),
+ * ZS_ENOMEM; fn never runs then. Thread: any.
+ */
+ZS_MUST_CHECK zs_rc zs_spool_submit(struct zs_spool_table *t, const void *rec, size_t len,
+                                    bool wait_ack, zs_spool_done_fn fn, void *ctx,
+                                    uint64_t *out_seq);
+
+/*
+ * fn reports once every record accepted before this call is acknowledged (ZS_OK, seq =
+ * the last of them), or ZS_EUNAVAIL while upstream fails, ZS_ETIMEDOUT after
+ * timeout_ms (0: wait_timeout_ms), ZS_ECANCELED at shutdown. Same returns as submit.
+ */
+ZS_MUST_CHECK zs_rc zs_spool_flush(struct zs_spool_table *t, uint32_t timeout_ms,
+                                   zs_spool_done_fn fn, void *ctx);
+
+struct zs_spool_table_state {
+    const char *mode;            /* "disk" or "memory" */
+    uint64_t accepted;           /* records accepted since start (the last seq given out) */
+    uint64_t pending;            /* accepted, not yet acknowledged (incl. replayed) */
+    uint64_t pending_bytes;      /* disk mode: bytes of the table's segments and queues */
+    long long oldest_pending_ms; /* age of the oldest pending record, 0 if none */
+    uint64_t replayed;           /* records found pending at start and sent again */
+    uint64_t dead_letters;       /* records rejected for good, written to dead-letter/ */
+    uint64_t given_up;           /* memory mode: records lost at shutdown (dead-lettered) */
+    uint64_t segments;
+    uint64_t commit_failures; /* groups answered 503 because a write or sync failed */
+    struct zs_spool_upstream up;
+};
+
+/* A snapshot for health and metrics. Thread: any. */
+void zs_spool_table_state(struct zs_spool_table *t, struct zs_spool_table_state *out);
+
+/* Tables the spool delivers that were not registered (left on disk by an earlier
+ * configuration): the i-th, or NULL past the end. Stable after zs_spool_start. */
+struct zs_spool_table *zs_spool_orphan(struct zs_spool *sp, size_t i);
+const char *zs_spool_table_name(const struct zs_spool_table *t);
+
+/* The directory and mode, for logs and health. */
+const char *zs_spool_dir(const struct zs_spool *sp);
+enum zs_spool_mode zs_spool_mode(const struct zs_spool *sp);
+
+/*
+ * Stop accepting (submit and flush return ZS_ECANCELED) and commit what is queued, so
+ * every accepted record is answered. Blocks until done. Thread: main.
+ */
+void zs_spool_drain(struct zs_spool *sp);
+
+/*
+ * Stop the thread, write the last checkpoint, answer the remaining waiters with
+ * ZS_ECANCELED, write queued dead letters, close and unlock. Call after the sink is
+ * destroyed (so every sink completion has run). Returns the records given up (memory
+ * mode: not acknowledged at shutdown; both modes: dead letters since start), for the exit
+ * status. NULL: returns 0. Thread: main.
+ */
+uint64_t zs_spool_destroy(struct zs_spool *sp);
+
+/* ---------------------------------------------------------------- offline tools */
+
+/*
+ * `zerobus-station spool status|dump`: read dir without the lock (safe while a station
+ * runs: read-only). status prints per table: segments, pending records and bytes, oldest
+ * pending age, dead letters. dump prints table's pending records, one JSON line each
+ * ({"seq", "record_base64"} and "record" for JSON tables). Returns ZS_OK, ZS_ENOTFOUND,
+ * ZS_EIO. Thread: main.
+ */
+ZS_MUST_CHECK zs_rc zs_spool_status(const char *dir, FILE *out, struct zs_err *err);
+ZS_MUST_CHECK zs_rc zs_spool_dump(const char *dir, const char *table_name, FILE *out,
+                                  struct zs_err *err);
+
+#endif
