@@ -198,6 +198,8 @@ static json_t *table_health(struct zs_spool_table *st, int *degraded)
         "recoveries", (json_int_t)up->recoveries, "streams_opened", (json_int_t)up->streams_opened,
         "segments", (json_int_t)ss.segments);
     json_object_set_new(j, "commit_failures", json_integer((json_int_t)ss.commit_failures));
+    json_object_set_new(j, "commit_groups", json_integer((json_int_t)ss.groups));
+    json_object_set_new(j, "syncs", json_integer((json_int_t)ss.syncs));
     json_object_set_new(j, "last_error",
                         up->last_error[0] ? json_string(up->last_error) : json_null());
     return j;

@@ -124,6 +124,7 @@ struct zs_spool_table {
     size_t nages, agecap, agehead;
 
     atomic_ullong accepted, committed, disk_bytes, replayed, dead, given_up, commit_failures;
+    atomic_ullong syncs, groups; /* fdatasync calls on segments; commit groups written */
     atomic_ullong mem_seq, nsegs_pub;
     atomic_llong oldest_start_ms; /* disk mode at start: creation of the oldest segment */
     atomic_int kick_when_acked;
@@ -557,8 +558,9 @@ static zs_rc seg_create(struct zs_spool_table *t)
 /* ---------------------------------------------------------------- delivery */
 
 /* Hand records of seg[t->deliver_seg] from buf (frames, starting at the cursor) to the
- * sink until it is full. Returns bytes consumed. Spool thread. */
-static size_t deliver_frames(struct zs_spool_table *t, const uint8_t *buf, size_t n)
+ * sink until it is full. waited: somebody waits for an ack of this group (the sink sends
+ * it without lingering). Returns bytes consumed. Spool thread. */
+static size_t deliver_frames(struct zs_spool_table *t, const uint8_t *buf, size_t n, bool waited)
 {
     struct zs_spool *sp = t->sp;
     struct seg *s = &t->segs[t->deliver_seg];
@@ -572,7 +574,7 @@ static size_t deliver_frames(struct zs_spool_table *t, const uint8_t *buf, size_
             break;
         if (rc != ZS_OK)
             return SIZE_MAX; /* corrupt: the caller moves the segment aside */
-        rc = sp->o.sink->submit(sp->o.sink_ctx, st, rec.ptr, rec.len, false, t->deliver_seq,
+        rc = sp->o.sink->submit(sp->o.sink_ctx, st, rec.ptr, rec.len, waited, t->deliver_seq,
                                 on_sink_done, t);
         if (rc == ZS_EAGAIN || rc == ZS_ECANCELED) {
             t->behind = 1;
@@ -642,14 +644,15 @@ static void deliver_from_disk(struct zs_spool_table *t)
         if (want >= ZS_SEG_FRAME && zs_buf_reserve(&t->rbuf, want) == ZS_OK)
             r = fs->pread(fs->ctx, t->rfd, t->rbuf.data, want, (off_t)t->deliver_off);
         if (r >= (ssize_t)ZS_SEG_FRAME) {
-            used = deliver_frames(t, t->rbuf.data, (size_t)r);
+            used = deliver_frames(t, t->rbuf.data, (size_t)r, false);
             uint64_t frame = ZS_SEG_FRAME + (uint64_t)zs_rd32(t->rbuf.data);
             if (used == 0 && !t->behind && frame > (uint64_t)r && frame <= left &&
                 frame <= ZS_SEG_FRAME + ZS_SEG_MAX_RECORD &&
                 zs_buf_reserve(&t->rbuf, (size_t)frame) == ZS_OK) {
                 /* One record larger than the chunk: read it whole. */
                 r = fs->pread(fs->ctx, t->rfd, t->rbuf.data, (size_t)frame, (off_t)t->deliver_off);
-                used = r == (ssize_t)frame ? deliver_frames(t, t->rbuf.data, (size_t)r) : SIZE_MAX;
+                used = r == (ssize_t)frame ? deliver_frames(t, t->rbuf.data, (size_t)r, false)
+                                           : SIZE_MAX;
             }
         }
         if (used == SIZE_MAX || (used == 0 && !t->behind)) {
@@ -673,6 +676,13 @@ static void answer_cw(struct cwait *cw, size_t n, zs_rc rc, const char *reason)
 }
 
 /* Write one table's pending records (group commit). Spool thread. Returns 1 if it wrote. */
+/*
+ * Write one table's pending records (group commit). Spool thread. Returns 1 if it wrote.
+ * Order: write(2), number the records and register their ack waiters, hand them to the
+ * sink, then fdatasync: Zerobus and the disk work at the same time, and only the 202s
+ * (CW_COMMIT) wait for the sync. A record numbered is never renumbered: if the sync
+ * fails, its records stay in the spool and are delivered, but their 202s become 503s.
+ */
 static int commit_table(struct zs_spool_table *t)
 {
     struct zs_spool *sp = t->sp;
@@ -698,7 +708,7 @@ static int commit_table(struct zs_spool_table *t)
     pthread_mutex_unlock(&t->lock);
 
     zs_rc rc = ZS_OK;
-    const char *why = NULL;
+    const char *why = "the spool could not start a segment";
     if (t->wbuf.len > 0 &&
         (t->nsegs == 0 || t->wfd < 0 || t->segs[t->nsegs - 1].size >= sp->o.segment_bytes ||
          t->segs[t->nsegs - 1].variant != 0))
@@ -707,31 +717,32 @@ static int commit_table(struct zs_spool_table *t)
     uint64_t off = s ? s->size : 0, first = t->next_seq;
     if (rc == ZS_OK && t->wbuf.len > 0) {
         int w = zs_fs_pwrite_all(fs, t->wfd, t->wbuf.data, t->wbuf.len, (off_t)off);
-        if (w == 0 && sp->o.sync == ZS_SPOOL_SYNC_COMMIT)
-            w = fs->fdatasync(fs->ctx, t->wfd);
+        atomic_fetch_add(&t->groups, 1);
         if (w != 0) {
             rc = w == -ENOSPC ? ZS_ENOSPC : ZS_EIO;
             why = w == -ENOSPC ? "the spool's disk is full" : "the spool could not write";
             zs_log(ZS_LOG_ERROR, "spool", "msg=\"commit failed\" table=%s records=%zu error=\"%s\"",
                    t->name, ncw, strerror(-w));
-            /* Back to the last good size; the next group rewrites from there. A failed
-             * sync leaves the page cache in doubt: start a new segment after it. */
+            /* Back to the last good size: the next group writes from there. */
             if (fs->ftruncate(fs->ctx, t->wfd, (off_t)off) != 0 ||
                 fs->fdatasync(fs->ctx, t->wfd) != 0) {
                 fs->close(fs->ctx, t->wfd);
-                t->wfd = -1;
+                t->wfd = -1; /* the next group starts a new segment */
             }
         }
     }
     if (rc != ZS_OK) {
         atomic_fetch_add(&t->commit_failures, 1);
-        answer_cw(t->wcw, ncw, rc, why ? why : "the spool could not start a segment");
+        answer_cw(t->wcw, ncw, rc, why);
         return 1;
     }
-    /* Durable (or written, in interval mode): number the records, answer, deliver. */
+    /* Written: number the records, register the ack and flush waiters. */
     uint64_t nrec = 0;
-    for (size_t i = 0; i < ncw; i++)
+    bool waited = false;
+    for (size_t i = 0; i < ncw; i++) {
         nrec += t->wcw[i].kind != CW_FLUSH;
+        waited |= t->wcw[i].kind == CW_ACK;
+    }
     if (s != NULL) {
         s->size += t->wbuf.len;
         s->end_seq += nrec;
@@ -740,8 +751,6 @@ static int commit_table(struct zs_spool_table *t)
     atomic_fetch_add(&t->disk_bytes, t->wbuf.len);
     atomic_store(&t->committed, t->next_seq - 1);
     atomic_store(&t->accepted, t->next_seq - 1);
-    if (sp->o.sync == ZS_SPOOL_SYNC_INTERVAL)
-        t->unsynced = 1;
     pthread_mutex_lock(&t->ack_lock);
     age_push(t, t->next_seq, zs_wall_ms());
     uint64_t seq = first;
@@ -754,19 +763,37 @@ static int commit_table(struct zs_spool_table *t)
     }
     uint64_t frontier = t->frontier;
     pthread_mutex_unlock(&t->ack_lock);
+    /* The in-memory path: the group's frames are in wbuf; send them unless behind. */
+    if (nrec > 0 && !t->behind && !sp->quiesced && t->deliver_seq == first && s != NULL) {
+        t->deliver_seg = t->nsegs - 1;
+        t->deliver_off = off;
+        (void)deliver_frames(t, t->wbuf.data, t->wbuf.len, waited);
+    }
+    /* The sync that the 202s wait for. */
+    if (nrec > 0 && sp->o.sync == ZS_SPOOL_SYNC_COMMIT) {
+        int w = fs->fdatasync(fs->ctx, t->wfd);
+        atomic_fetch_add(&t->syncs, 1);
+        if (w != 0) {
+            rc = w == -ENOSPC ? ZS_ENOSPC : ZS_EIO;
+            why = "the spool could not sync the record to disk";
+            atomic_fetch_add(&t->commit_failures, 1);
+            zs_log(ZS_LOG_ERROR, "spool",
+                   "msg=\"sync failed: the records stay spooled but are answered 503\" table=%s "
+                   "records=%" PRIu64 " error=\"%s\"",
+                   t->name, nrec, strerror(-w));
+            fs->close(fs->ctx, t->wfd); /* its durability is in doubt: a new segment next */
+            t->wfd = -1;
+        }
+    } else if (nrec > 0) {
+        t->unsynced = 1;
+    }
     seq = first;
     for (size_t i = 0; i < ncw; i++) {
         if (t->wcw[i].kind == CW_COMMIT)
-            t->wcw[i].fn(t->wcw[i].ctx, ZS_OK, seq, NULL, false);
+            t->wcw[i].fn(t->wcw[i].ctx, rc, rc == ZS_OK ? seq : 0, rc == ZS_OK ? NULL : why, true);
         seq += t->wcw[i].kind != CW_FLUSH;
     }
     waiters_answer(t, pick_reached, &frontier, ZS_OK, NULL, false); /* flushes with nothing */
-    /* The in-memory path: the group's frames are in wbuf; send them unless behind. */
-    if (!t->behind && !sp->quiesced && t->deliver_seq == first && s != NULL) {
-        t->deliver_seg = t->nsegs - 1;
-        t->deliver_off = off;
-        (void)deliver_frames(t, t->wbuf.data, t->wbuf.len);
-    }
     return 1;
 }
 
@@ -872,6 +899,7 @@ static void sync_interval(struct zs_spool_table *t, long long now)
     struct zs_spool *sp = t->sp;
     if (!t->unsynced || t->wfd < 0 || now - t->last_sync_ms < (long long)sp->o.sync_interval_ms)
         return;
+    atomic_fetch_add(&t->syncs, 1);
     if (sp->fs->fdatasync(sp->fs->ctx, t->wfd) == 0) {
         t->unsynced = 0;
         t->last_sync_ms = now;
@@ -1074,6 +1102,8 @@ void zs_spool_table_state(struct zs_spool_table *t, struct zs_spool_table_state 
     out->given_up = atomic_load(&t->given_up);
     out->segments = atomic_load(&t->nsegs_pub);
     out->commit_failures = atomic_load(&t->commit_failures);
+    out->syncs = atomic_load(&t->syncs);
+    out->groups = atomic_load(&t->groups);
     out->up.state = "idle";
     for (size_t v = 0; v < t->nvars; v++) {
         struct zs_spool_upstream u;
@@ -1243,7 +1273,8 @@ static zs_rc table_recover(struct zs_spool *sp, struct zs_spool_table *t, int wa
         struct seg s = {0};
         if (zs_seg_name_parse(e->d_name, &s.first_seq) != 0)
             continue;
-        snprintf(s.name, sizeof s.name, "%s", e->d_name);
+        memcpy(s.name, e->d_name, 24); /* 20 digits + ".seg": checked by the parse */
+        s.name[24] = '\0';
         if (seg_push(t, &s) != 0) {
             closedir(d);
             return ZS_ENOMEM;

@@ -147,6 +147,7 @@ struct zs_spool_table_state {
     uint64_t given_up;           /* memory mode: records lost at shutdown (dead-lettered) */
     uint64_t segments;
     uint64_t commit_failures; /* groups answered 503 because a write or sync failed */
+    uint64_t groups, syncs;   /* commit groups written; fdatasync calls on segments */
     struct zs_spool_upstream up;
 };
 

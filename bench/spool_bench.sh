@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# bench/spool_bench.sh: what the spool costs. Single-record async POSTs at 64 connections
+# (wrk, 2 threads, same machine, loopback) for durability=memory, disk + spool_sync=commit
+# and disk + spool_sync=interval, alternating within each round; then durable requests
+# (wait_for_ack=true, emulator without ack delay) at 10 connections, memory vs disk.
+# For disk runs it reads the spool's counters from /health: fsyncs per second and records
+# per fsync (the group commit). Figures: docs/BENCHMARKS.md.
+#
+#   bench/spool_bench.sh [SECONDS] [ROUNDS]    (defaults 10, 3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-10}
+ROUNDS=${2:-3}
+B=build/release
+command -v wrk > /dev/null || { echo "wrk is not installed (Debian package wrk)" >&2; exit 1; }
+cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF > /dev/null
+cmake --build $B -j"$(nproc)" > /dev/null
+ulimit -n "$(ulimit -Hn)" || true
+TMP=$(mktemp -d)
+. bench/lib.sh
+cleanup() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2> /dev/null || true; done; wait 2> /dev/null || true; rm -rf "$TMP"; }
+trap cleanup EXIT
+
+# The spool counters of station_one: "accepted syncs groups".
+counters() {
+  curl -s "http://127.0.0.1:$PORT/health/station_one" | python3 -c '
+import json, sys
+t = json.load(sys.stdin)
+print(t["accepted"], t["syncs"], t["commit_groups"])'
+}
+
+# LABEL CONNS PATH: run_wrk plus the sync figures.
+run_spool() {
+  local a0 s0 g0 a1 s1 g1
+  read -r a0 s0 g0 < <(counters)
+  run_wrk "$@"
+  read -r a1 s1 g1 < <(counters)
+  awk -v a=$((a1 - a0)) -v s=$((s1 - s0)) -v g=$((g1 - g0)) -v t="$SECS" -v l="$1" 'BEGIN {
+    printf "   %s: %d fsyncs/s, %.1f records/fsync, %.1f records/group\n", l, s / t,
+      s ? a / s : 0, g ? a / g : 0}' | tee -a "$TMP/syncs"
+}
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
+  "$(uname -r), $(df -T "$TMP" | awk 'NR == 2 {print $2}') spool, wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}')"
+echo "label | req/s | p50 | p90 | p99 | non-2xx | server µs CPU/req"
+for r in $(seq 1 "$ROUNDS"); do
+  start_pair 0 5ms memory
+  run_spool "memory c=64" 64 /ingest/station_one
+  stop_all
+  start_pair 0 5ms disk commit
+  run_spool "disk+commit c=64" 64 /ingest/station_one
+  stop_all
+  start_pair 0 5ms disk interval
+  run_spool "disk+interval c=64" 64 /ingest/station_one
+  stop_all
+done
+for r in $(seq 1 "$ROUNDS"); do
+  start_pair 0 5ms memory
+  run_spool "durable memory c=10" 10 "/ingest/station_one?wait_for_ack=true"
+  stop_all
+  start_pair 0 5ms disk commit
+  run_spool "durable disk c=10" 10 "/ingest/station_one?wait_for_ack=true"
+  stop_all
+done
+
+echo "medians over $ROUNDS rounds (req/s, p50, p99, µs CPU/req):"
+medians "memory c=64" "disk+commit c=64" "disk+interval c=64" "durable memory c=10" \
+  "durable disk c=10"
