@@ -267,14 +267,43 @@ static void waiters_answer(struct zs_spool_table *t, int (*pick)(struct waiter *
     }
 }
 
-static int pick_reached(struct waiter *w, void *arg)
+/*
+ * The waiters a completion of seq answers, taken out under ack_lock (held by the caller):
+ * every waiter the frontier reached, and the record waiter of seq itself (its own ack may
+ * come before the frontier's, with several streams). The list is in seq order, so both
+ * walks stop early. Returns the taken list; call waiters_call outside the lock.
+ */
+static struct waiter *waiters_take(struct zs_spool_table *t, uint64_t seq, int reached_too)
 {
-    return w->seq <= *(const uint64_t *)arg;
+    struct waiter *done = NULL, **dt = &done;
+    struct waiter **pp = &t->waiters;
+    while (*pp != NULL && (*pp)->seq <= seq) {
+        struct waiter *w = *pp;
+        if ((reached_too && w->seq <= t->frontier) || (!w->is_flush && w->seq == seq)) {
+            *pp = w->next;
+            w->next = NULL;
+            *dt = w;
+            dt = &w->next;
+        } else {
+            pp = &w->next;
+        }
+    }
+    if (*pp == NULL) { /* the tail may have been taken */
+        t->waiters_tail = &t->waiters;
+        while (*t->waiters_tail != NULL)
+            t->waiters_tail = &(*t->waiters_tail)->next;
+    }
+    return done;
 }
 
-static int pick_seq(struct waiter *w, void *arg)
+static void waiters_call(struct waiter *list, zs_rc rc, const char *reason, bool retryable)
 {
-    return !w->is_flush && w->seq == *(const uint64_t *)arg;
+    while (list != NULL) {
+        struct waiter *w = list;
+        list = w->next;
+        w->fn(w->ctx, rc, w->seq, reason, retryable);
+        free(w);
+    }
 }
 
 static int pick_expired_rec(struct waiter *w, void *arg)
@@ -476,17 +505,18 @@ static void on_sink_done(void *ctx, uint64_t seq, const void *rec, size_t len, z
     if (rc != ZS_OK) {
         deadletter_queue(t, seq, rec, len, rc, reason);
         atomic_fetch_add(rc == ZS_ECANCELED ? &t->given_up : &t->dead, 1);
-        waiters_answer(t, pick_seq, &seq, rc, reason, false);
     }
     pthread_mutex_lock(&t->ack_lock);
+    struct waiter *failed = rc != ZS_OK ? waiters_take(t, seq, 0) : NULL;
     uint64_t moved = ring_mark(t, seq);
-    uint64_t frontier = t->frontier;
-    int have_waiters = t->waiters != NULL && t->waiters->seq <= frontier;
     if (moved)
         age_trim(t);
+    uint64_t lim = seq > t->frontier ? seq : t->frontier;
+    struct waiter *done =
+        t->waiters != NULL && t->waiters->seq <= lim ? waiters_take(t, lim, 1) : NULL;
     pthread_mutex_unlock(&t->ack_lock);
-    if (have_waiters)
-        waiters_answer(t, pick_reached, &frontier, ZS_OK, NULL, false);
+    waiters_call(failed, rc, reason, false);
+    waiters_call(done, ZS_OK, NULL, false);
     if (moved && atomic_load(&t->kick_when_acked))
         kick(sp);
 }
@@ -761,8 +791,12 @@ static int commit_table(struct zs_spool_table *t)
             waiter_add(t, seq - 1, 1, t->wcw[i].timeout_ms, t->wcw[i].fn, t->wcw[i].ctx);
         seq += t->wcw[i].kind != CW_FLUSH;
     }
-    uint64_t frontier = t->frontier;
+    /* Flushes with nothing before them are done already. */
+    struct waiter *done = t->waiters != NULL && t->waiters->seq <= t->frontier
+                              ? waiters_take(t, t->frontier, 1)
+                              : NULL;
     pthread_mutex_unlock(&t->ack_lock);
+    waiters_call(done, ZS_OK, NULL, false);
     /* The in-memory path: the group's frames are in wbuf; send them unless behind. */
     if (nrec > 0 && !t->behind && !sp->quiesced && t->deliver_seq == first && s != NULL) {
         t->deliver_seg = t->nsegs - 1;
@@ -793,7 +827,6 @@ static int commit_table(struct zs_spool_table *t)
             t->wcw[i].fn(t->wcw[i].ctx, rc, rc == ZS_OK ? seq : 0, rc == ZS_OK ? NULL : why, true);
         seq += t->wcw[i].kind != CW_FLUSH;
     }
-    waiters_answer(t, pick_reached, &frontier, ZS_OK, NULL, false); /* flushes with nothing */
     return 1;
 }
 
