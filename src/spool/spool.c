@@ -1314,7 +1314,8 @@ static zs_rc table_recover(struct zs_spool *sp, struct zs_spool_table *t, int wa
         }
     }
     closedir(d);
-    qsort(t->segs, t->nsegs, sizeof *t->segs, cmp_seg);
+    if (t->nsegs > 1)
+        qsort(t->segs, t->nsegs, sizeof *t->segs, cmp_seg);
     struct zs_buf b;
     zs_buf_init(&b, (size_t)16 << 30);
     uint64_t truncated = 0, aside = 0;

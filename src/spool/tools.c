@@ -79,7 +79,8 @@ static zs_rc scan_table(const char *tdir, struct scan *sc, rec_fn fn, void *ctx)
         firsts[n++] = f;
     }
     closedir(d);
-    qsort(firsts, n, sizeof *firsts, cmp_u64);
+    if (n > 1)
+        qsort(firsts, n, sizeof *firsts, cmp_u64);
     for (size_t i = 0; i < n; i++) {
         char name[32];
         zs_seg_name(name, firsts[i]);
