@@ -73,7 +73,7 @@ static zs_rc k_submit(void *ctx, void *table, const void *rec, size_t len, bool 
     struct sent *s = &K.s[K.n++];
     memset(s, 0, sizeof *s);
     int ti = (int)(intptr_t)table - 1;
-    snprintf(s->table, sizeof s->table, "%s", K.tables[ti]);
+    memcpy(s->table, K.tables[ti], sizeof s->table); /* both 64 bytes, NUL-terminated */
     s->desc_len = K.desc_lens[ti];
     s->seq = id;
     s->len = len < sizeof s->data ? len : sizeof s->data;
