@@ -730,9 +730,11 @@ static const char usage_spool[] =
     "\n"
     "status: per table (catalog.schema.table), the segments, the pending records and bytes,\n"
     "the age of the oldest pending record and the dead letters. dump: the pending records\n"
-    "of TABLE, one JSON line each ({\"seq\", \"record_base64\"}, and \"record\" for JSON\n"
-    "tables). Both only read the directory: they work while the station runs.\n"
-    "The directory is --spool-dir DIR, else the one the configuration gives (docs/SPOOL.md).\n";
+    "of TABLE (catalog.schema.table), one JSON line each: {\"seq\", \"record\", "
+    "\"record_base64\"};\n"
+    "\"record\" is the record as JSON (with --config, or for JSON tables). Both only read the\n"
+    "directory: they work while the station runs. The directory is --spool-dir DIR, else the\n"
+    "one the configuration gives (docs/SPOOL.md).\n";
 
 static int cmd_spool(int argc, char **argv)
 {
@@ -765,24 +767,29 @@ static int cmd_spool(int argc, char **argv)
         fprintf(stderr, "zerobus-station: spool: say status, or dump TABLE\n%s", usage_spool);
         return EXIT_USAGE;
     }
+    /* The configuration names the directory (unless --spool-dir) and decodes the records
+     * for dump; without --config, dump works without it (records in base64). */
     char path[4096];
-    if (dir == NULL) {
+    struct zs_config *c = NULL;
+    if (dir == NULL || (dump && config != NULL)) {
         struct args a = {.config = config};
         if (a.config == NULL)
             a.config = getenv("ZEROBUS_STATION_CONFIG");
         if (a.config == NULL || a.config[0] == '\0')
             a.config = "config.json";
-        struct zs_config *c = load(&a);
-        if (c == NULL)
+        if ((c = load(&a)) == NULL)
             return 1;
-        resolve_spool_dir(c, NULL, NULL, path, sizeof path);
-        zs_config_destroy(c);
-        dir = path;
+        if (dir == NULL) {
+            resolve_spool_dir(c, NULL, NULL, path, sizeof path);
+            dir = path;
+        }
     }
     struct zs_err err;
     char msg[600];
     zs_err_clear(&err);
-    zs_rc rc = dump ? zs_spool_dump(dir, table, stdout, &err) : zs_spool_status(dir, stdout, &err);
+    zs_rc rc = dump ? zs_spool_dump(dir, table, stdout, c ? zs_serve_decode : NULL, c, &err)
+                    : zs_spool_status(dir, stdout, &err);
+    zs_config_destroy(c);
     if (rc != ZS_OK) {
         fprintf(stderr, "zerobus-station: %s\n", zs_err_format(&err, msg, sizeof msg));
         return 1;

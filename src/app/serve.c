@@ -76,6 +76,17 @@ void zs_serve_zb_opts(const struct zs_config *c, struct zs_zb_opts *out)
     };
 }
 
+zs_rc zs_serve_decode(const void *ctx, const char *table_name, const void *rec, size_t len,
+                      struct zs_buf *out)
+{
+    const struct zs_config *c = ctx;
+    for (size_t i = 0; i < c->ntables; i++)
+        if (strcmp(c->tables[i].table_name, table_name) == 0 &&
+            c->tables[i].record_type == ZS_RECORD_PROTO)
+            return zs_schema_to_json(c->tables[i].schema, rec, len, out);
+    return ZS_ENOTFOUND;
+}
+
 /* ---------------------------------------------------------------- workers */
 
 /* Any thread: a parked request is ready; its worker answers it. */
@@ -171,6 +182,8 @@ static zs_rc open_delivery(struct serve *s, struct zs_err *err)
         .wait_timeout_ms = (uint32_t)so->wait_timeout_ms,
         .sink = &zs_zb_sink_ops,
         .sink_ctx = s->zb,
+        .decode = zs_serve_decode,
+        .decode_ctx = c,
     };
     if ((rc = zs_spool_open(&spo, &s->sp, err)) != ZS_OK)
         return rc;

@@ -41,4 +41,9 @@ ZS_MUST_CHECK zs_rc zs_serve_run(const struct zs_config *c, const struct zs_serv
  */
 void zs_serve_zb_opts(const struct zs_config *c, struct zs_zb_opts *out);
 
+/* The spool's decode hook (zs_spool_decode_fn): ctx is the struct zs_config; the table is
+ * found by its Delta table name. ZS_ENOTFOUND if the configuration has no such table. */
+zs_rc zs_serve_decode(const void *ctx, const char *table_name, const void *rec, size_t len,
+                      struct zs_buf *out);
+
 #endif

@@ -136,6 +136,16 @@ ZS_MUST_CHECK zs_rc zs_type_format(const struct zs_type *t, struct zs_buf *b);
 /* Upper-case name of a kind ("TIMESTAMP_NTZ"). */
 const char *zs_type_kind_name(enum zs_type_kind k);
 
+/*
+ * Append the JSON form of one encoded record of s to out (the transcoder's inverse: it
+ * transcodes back to the same bytes). DATE and TIMESTAMP come out as ISO text, BINARY as
+ * base64, DECIMAL as a string. For cold paths (dead letters, spool dump).
+ * Returns ZS_OK; ZS_ECORRUPT (not a record of this schema: out unchanged); ZS_ELIMIT,
+ * ZS_ENOMEM (out's cap). Thread: any.
+ */
+ZS_MUST_CHECK zs_rc zs_schema_to_json(const struct zs_schema *s, const uint8_t *rec, size_t len,
+                                      struct zs_buf *out);
+
 /* Field of st named name[0..len) (exact, case-sensitive); NULL if none. */
 const struct zs_field *zs_struct_find(const struct zs_struct *st, const char *name, size_t len);
 

@@ -405,7 +405,8 @@ static void json_escape(struct zs_buf *b, const char *s, size_t n)
 }
 
 /* One dead letter as a JSON line (docs/SPOOL.md). */
-static zs_rc deadletter_line(const struct deadletter *d, struct zs_buf *b)
+static zs_rc deadletter_line(const struct deadletter *d, zs_spool_decode_fn decode,
+                             const void *decode_ctx, struct zs_buf *b)
 {
     time_t secs = (time_t)(d->wall_ms / 1000);
     struct tm tm;
@@ -421,8 +422,14 @@ static zs_rc deadletter_line(const struct deadletter *d, struct zs_buf *b)
     if (rc != ZS_OK)
         return rc;
     json_escape(b, d->reason, strlen(d->reason));
-    if (d->json) /* the record is JSON text already */
+    if (d->json) { /* the record is JSON text already */
         rc = zs_buf_puts(b, ",\"record\":") == ZS_OK ? zs_buf_append(b, d->rec, d->len) : ZS_ENOMEM;
+    } else if (decode != NULL) {
+        size_t mark = b->len;
+        if (zs_buf_puts(b, ",\"record\":") != ZS_OK ||
+            decode(decode_ctx, d->table, d->rec, d->len, b) != ZS_OK)
+            b->len = mark; /* not decodable: base64 only */
+    }
     if (rc == ZS_OK)
         rc = zs_buf_puts(b, ",\"record_base64\":\"");
     if (rc == ZS_OK)
@@ -460,7 +467,7 @@ static void deadletters_write(struct zs_spool *sp)
         snprintf(path, sizeof path, "%s/%s.ndjson", sp->dl_dir, name);
         line.len = 0;
         int fd = -1;
-        if (deadletter_line(d, &line) == ZS_OK &&
+        if (deadletter_line(d, sp->o.decode, sp->o.decode_ctx, &line) == ZS_OK &&
             (fd = sp->fs->open(sp->fs->ctx, path, O_WRONLY | O_CREAT | O_APPEND, 0644)) >= 0 &&
             zs_fs_pwrite_all(sp->fs, fd, line.data, line.len, 0) == 0 &&
             sp->fs->fdatasync(sp->fs->ctx, fd) == 0) {

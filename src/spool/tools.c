@@ -160,7 +160,10 @@ zs_rc zs_spool_status(const char *dir, FILE *out, struct zs_err *err)
 
 struct dump_ctx {
     FILE *out;
-    struct zs_buf b64;
+    const char *table;
+    zs_spool_decode_fn decode;
+    const void *decode_ctx;
+    struct zs_buf b64, json;
 };
 
 static void dump_one(void *ctx, uint64_t seq, const uint8_t *rec, size_t len, int record_type)
@@ -170,21 +173,28 @@ static void dump_one(void *ctx, uint64_t seq, const uint8_t *rec, size_t len, in
     if (zs_spool_base64(rec, len, &dc->b64) != ZS_OK)
         return;
     fprintf(dc->out, "{\"seq\":%" PRIu64, seq);
+    dc->json.len = 0;
     if (record_type == 2) /* JSON records are JSON text */
         fprintf(dc->out, ",\"record\":%.*s", (int)len, (const char *)rec);
+    else if (dc->decode != NULL &&
+             dc->decode(dc->decode_ctx, dc->table, rec, len, &dc->json) == ZS_OK)
+        fprintf(dc->out, ",\"record\":%.*s", (int)dc->json.len, (const char *)dc->json.data);
     fprintf(dc->out, ",\"record_base64\":\"%s\"}\n", (const char *)dc->b64.data);
 }
 
-zs_rc zs_spool_dump(const char *dir, const char *table, FILE *out, struct zs_err *err)
+zs_rc zs_spool_dump(const char *dir, const char *table, FILE *out, zs_spool_decode_fn decode,
+                    const void *decode_ctx, struct zs_err *err)
 {
     char dn[4000], path[8400];
     zs_spool_table_dirname(table, dn, sizeof dn);
     snprintf(path, sizeof path, "%s/tables/%s", dir, dn);
-    struct dump_ctx dc = {.out = out};
+    struct dump_ctx dc = {.out = out, .table = table, .decode = decode, .decode_ctx = decode_ctx};
     zs_buf_init(&dc.b64, (size_t)64 << 20);
+    zs_buf_init(&dc.json, (size_t)64 << 20);
     struct scan sc;
     zs_rc rc = scan_table(path, &sc, dump_one, &dc);
     zs_buf_release(&dc.b64);
+    zs_buf_release(&dc.json);
     if (rc != ZS_OK)
         return zs_err_set(err, ZS_ENOTFOUND, NULL, "%s: no spooled table %s", dir, table);
     return ZS_OK;

@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/zs_buf.h"
 #include "core/zs_err.h"
 #include "core/zs_fs.h"
 
@@ -63,6 +64,12 @@ struct zs_spool_sink_ops {
     void (*state)(void *ctx, void *table, struct zs_spool_upstream *out);
 };
 
+/* Decode a protobuf record of table_name to JSON (appended to out): the schema layer's
+ * zs_schema_to_json, reached through the app. ZS_ENOTFOUND (no schema for the table) or
+ * ZS_ECORRUPT leave the record as base64 only. Called on the spool thread. */
+typedef zs_rc (*zs_spool_decode_fn)(const void *ctx, const char *table_name, const void *rec,
+                                    size_t len, struct zs_buf *out);
+
 struct zs_spool_opts {
     enum zs_spool_mode mode;
     enum zs_spool_sync sync;
@@ -76,6 +83,8 @@ struct zs_spool_opts {
     const struct zs_fs_ops *fs; /* NULL: zs_fs_posix */
     const struct zs_spool_sink_ops *sink;
     void *sink_ctx;
+    zs_spool_decode_fn decode; /* NULL: dead letters carry record_base64 only */
+    const void *decode_ctx;
 };
 
 /*
@@ -184,11 +193,13 @@ uint64_t zs_spool_destroy(struct zs_spool *sp);
  * `zerobus-station spool status|dump`: read dir without the lock (safe while a station
  * runs: read-only). status prints per table: segments, pending records and bytes, oldest
  * pending age, dead letters. dump prints table's pending records, one JSON line each
- * ({"seq", "record_base64"} and "record" for JSON tables). Returns ZS_OK, ZS_ENOTFOUND,
+ * ({"seq", "record_base64"}, and "record": the JSON text of JSON tables, or the record
+ * decoded with decode when given and it succeeds). Returns ZS_OK, ZS_ENOTFOUND,
  * ZS_EIO. Thread: main.
  */
 ZS_MUST_CHECK zs_rc zs_spool_status(const char *dir, FILE *out, struct zs_err *err);
 ZS_MUST_CHECK zs_rc zs_spool_dump(const char *dir, const char *table_name, FILE *out,
+                                  zs_spool_decode_fn decode, const void *decode_ctx,
                                   struct zs_err *err);
 
 #endif

@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from conftest import EMULATOR, Proc, TIMEOUT_MULT, VALGRIND
+from conftest import EMULATOR, STATION, Proc, TIMEOUT_MULT, VALGRIND
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 T1, T2 = "main.zerobus.station_one", "main.zerobus.station_two"
@@ -166,6 +166,11 @@ def test_schema_mismatch_upstream_is_502(env):
         dl = [json.loads(line) for line in f]
     assert len(dl) == 1 and dl[0]["status"] == "ZS_EAUTH" and "temp" in dl[0]["message"]
     assert dl[0]["seq"] == 1 and dl[0]["record_base64"] == "EAE="  # field 2 (temp) = 1
+    assert dl[0]["record"] == {"temp": 1}  # decoded back with the table's schema
+    out = subprocess.run([STATION, "spool", "--config", s.config, "status"], capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == 0 and re.search(r"main\.zerobus\.station_one +\d+ +0 +\d+ +0 +1",
+                                             out.stdout), out.stdout
 
 
 def test_flush_timeout_is_504(env):

@@ -531,8 +531,10 @@ static void test_differential(void **state)
     struct zs_config *c = zs_test_load("tests/data/alltypes.config.json");
     const struct zs_schema *s = zs_test_schema(c, "alltypes");
     struct zs_transcoder *tc = zs_transcoder_create();
-    struct zs_buf out;
+    struct zs_buf out, back, again2;
     zs_buf_init(&out, 1 << 20);
+    zs_buf_init(&back, 4 << 20);
+    zs_buf_init(&again2, 1 << 20);
     rng_state = 0x9E3779B97F4A7C15ull;
     size_t total_bytes = 0;
     for (int i = 0; i < RECORDS; i++) {
@@ -559,6 +561,17 @@ static void test_differential(void **state)
         zs_test__all_types__pack(m, again);
         CHECK(n == out.len && memcmp(again, out.data, n) == 0, "not canonical", i, text);
         free(again);
+        /* zs_schema_to_json is the inverse: its JSON transcodes to the same bytes. */
+        back.len = 0;
+        rc = zs_schema_to_json(s, out.data, out.len, &back);
+        CHECK(rc == ZS_OK && zs_buf_cstr(&back) != NULL, "zs_schema_to_json failed", i, text);
+        again2.len = 0;
+        rc = zs_transcode(tc, s, back.data, back.len, &again2, &err);
+        if (rc != ZS_OK)
+            fail_msg("record %d: the decoded JSON does not transcode: %s\n%s\n%s", i,
+                     zs_err_format(&err, msg, sizeof msg), (const char *)back.data, text);
+        CHECK(again2.len == out.len && memcmp(again2.data, out.data, out.len) == 0,
+              "decoded JSON transcodes to other bytes", i, (const char *)back.data);
         zs_test__all_types__free_unpacked(m, NULL);
         free(text);
         json_decref(r);
@@ -566,6 +579,16 @@ static void test_differential(void **state)
     }
     print_message("%d records, %zu protobuf bytes compared\n", RECORDS, total_bytes);
     assert_true(total_bytes > RECORDS * 20);
+    /* Not a record of this schema: refused, nothing written. */
+    back.len = 0;
+    assert_rc(zs_schema_to_json(s,
+                                (const uint8_t *)"\x0a\x05"
+                                                 "ab",
+                                4, &back),
+              ZS_ECORRUPT);
+    assert_int_equal(back.len, 0);
+    zs_buf_release(&back);
+    zs_buf_release(&again2);
     zs_buf_release(&out);
     zs_transcoder_destroy(tc);
     zs_config_destroy(c);

@@ -580,10 +580,22 @@ static void test_unwritable_dir_is_an_error(void **state)
     assert_non_null(strstr(err.msg, "plainfile"));
 }
 
+/* The decode hook as the app gives it: here, the record's text as a JSON string. */
+static zs_rc test_decode(const void *ctx, const char *table, const void *rec, size_t len,
+                         struct zs_buf *out)
+{
+    (void)ctx;
+    if (strcmp(table, "main.s.t") != 0)
+        return ZS_ENOTFOUND;
+    return zs_buf_printf(out, "{\"text\":\"%.*s\"}", (int)len, (const char *)rec);
+}
+
 static void test_rejected_record_is_dead_lettered(void **state)
 {
     (void)state;
-    start();
+    struct zs_spool_opts o = opts();
+    o.decode = test_decode;
+    start_with(o, "main.s.t");
     submit(0, true);
     submit(1, false);
     WAIT_FOR(sent_count() == 2);
@@ -605,7 +617,8 @@ static void test_rejected_record_is_dead_lettered(void **state)
     assert_non_null(strstr(line, "\"seq\":1"));
     assert_non_null(strstr(line, "\"status\":\"ZS_EAUTH\""));
     assert_non_null(strstr(line, "descriptor does not match"));
-    assert_non_null(strstr(line, "\"record_base64\":\"cjA=\"")); /* "r0" */
+    assert_non_null(strstr(line, "\"record_base64\":\"cjA=\""));   /* "r0" */
+    assert_non_null(strstr(line, "\"record\":{\"text\":\"r0\"}")); /* decoded */
     assert_non_null(strstr(line, "\"time\":\"20"));
 }
 
@@ -813,12 +826,12 @@ static void test_tools_status_and_dump(void **state)
     assert_non_null(strstr(buf, "main.s.t"));
     assert_non_null(strstr(buf, " 2 ")); /* two pending */
     out = fmemopen(buf, sizeof buf, "w");
-    assert_rc(zs_spool_dump(dir, "main.s.t", out, &err), ZS_OK);
+    assert_rc(zs_spool_dump(dir, "main.s.t", out, NULL, NULL, &err), ZS_OK);
     fclose(out);
     assert_null(strstr(buf, "\"seq\":1,"));
     assert_non_null(strstr(buf, "{\"seq\":2,\"record_base64\":\"cjE=\"}"));
     assert_non_null(strstr(buf, "{\"seq\":3,\"record_base64\":\"cjI=\"}"));
-    assert_rc(zs_spool_dump(dir, "main.s.none", stdout, &err), ZS_ENOTFOUND);
+    assert_rc(zs_spool_dump(dir, "main.s.none", stdout, NULL, NULL, &err), ZS_ENOTFOUND);
 }
 
 int main(void)
