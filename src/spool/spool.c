@@ -128,6 +128,24 @@ struct zs_spool_table {
     atomic_ullong mem_seq, nsegs_pub;
     atomic_llong oldest_start_ms; /* disk mode at start: creation of the oldest segment */
     atomic_int kick_when_acked;
+    atomic_int sync_failed; /* the sync thread failed a sync of wfd: start a new segment */
+    atomic_int pend_urgent; /* a pending record is waited for (or a flush): write it now */
+};
+
+/* A 202 owed once the sync covering its record completes. */
+struct cdone {
+    zs_spool_done_fn fn;
+    void *ctx;
+    uint64_t seq;
+};
+
+/* The sync thread's work: sync fd, then answer done[0..n). */
+struct syncreq {
+    struct zs_spool_table *t;
+    int fd;
+    struct cdone *done;
+    size_t n;
+    struct syncreq *next;
 };
 
 struct deadletter {
@@ -160,6 +178,14 @@ struct zs_spool {
     int drain_req, drain_done;
     struct deadletter *dl, **dl_tail;
     char dl_dir[4096];
+    /* The sync thread (commit mode): fdatasync off the spool thread, then the 202s. */
+    pthread_t sync_thread;
+    int sync_running;
+    pthread_mutex_t sync_lock;
+    pthread_cond_t sync_cond, sync_idle;
+    struct syncreq *sync_q, **sync_tail;
+    int sync_busy, sync_stop;
+    atomic_int sync_active; /* a sync is queued or running: async submits need not kick */
 };
 
 static long long now_ms(void)
@@ -545,6 +571,8 @@ static int seg_push(struct zs_spool_table *t, const struct seg *s)
     return 0;
 }
 
+static void close_wfd(struct zs_spool_table *t);
+
 /* Start a new segment for the current descriptor at next_seq. ZS_OK or ZS_EIO/ZS_ENOSPC. */
 static zs_rc seg_create(struct zs_spool_table *t)
 {
@@ -585,8 +613,7 @@ static zs_rc seg_create(struct zs_spool_table *t)
         fs->unlink(fs->ctx, path);
         return ZS_ENOMEM;
     }
-    if (t->wfd >= 0)
-        fs->close(fs->ctx, t->wfd);
+    close_wfd(t);
     t->wfd = fd;
     atomic_fetch_add(&t->disk_bytes, s.size);
     return ZS_OK;
@@ -713,6 +740,109 @@ static void answer_cw(struct cwait *cw, size_t n, zs_rc rc, const char *reason)
 }
 
 /* Write one table's pending records (group commit). Spool thread. Returns 1 if it wrote. */
+/* ---------------------------------------------------------------- the sync thread */
+
+static void *sync_thread(void *arg)
+{
+    struct zs_spool *sp = arg;
+    const struct zs_fs_ops *fs = sp->fs;
+    pthread_mutex_lock(&sp->sync_lock);
+    for (;;) {
+        while (sp->sync_q == NULL && !sp->sync_stop)
+            pthread_cond_wait(&sp->sync_cond, &sp->sync_lock);
+        if (sp->sync_q == NULL && sp->sync_stop)
+            break;
+        struct syncreq *list = sp->sync_q;
+        sp->sync_q = NULL;
+        sp->sync_tail = &sp->sync_q;
+        sp->sync_busy = 1;
+        pthread_mutex_unlock(&sp->sync_lock);
+        /* One fdatasync per file covers every request queued for it so far. */
+        for (struct syncreq *r = list; r != NULL; r = r->next) {
+            int done_before = 0;
+            for (struct syncreq *q = list; q != r; q = q->next)
+                done_before |= q->fd == r->fd;
+            if (done_before)
+                continue;
+            int w = fs->fdatasync(fs->ctx, r->fd);
+            atomic_fetch_add(&r->t->syncs, 1);
+            for (struct syncreq *q = r; q != NULL; q = q->next)
+                if (q->fd == r->fd)
+                    q->fd = w == 0 ? -1 : -2; /* -1 synced, -2 failed */
+            if (w != 0) {
+                atomic_store(&r->t->sync_failed, 1);
+                zs_log(ZS_LOG_ERROR, "spool",
+                       "msg=\"sync failed: the records stay spooled but are answered 503\" "
+                       "table=%s error=\"%s\"",
+                       r->t->name, strerror(-w));
+            }
+        }
+        while (list != NULL) {
+            struct syncreq *r = list;
+            list = r->next;
+            int ok = r->fd == -1;
+            if (!ok)
+                atomic_fetch_add(&r->t->commit_failures, 1);
+            for (size_t i = 0; i < r->n; i++)
+                r->done[i].fn(r->done[i].ctx, ok ? ZS_OK : ZS_EIO, ok ? r->done[i].seq : 0,
+                              ok ? NULL : "the spool could not sync the record to disk", true);
+            free(r->done);
+            free(r);
+        }
+        pthread_mutex_lock(&sp->sync_lock);
+        sp->sync_busy = 0;
+        pthread_cond_broadcast(&sp->sync_idle);
+        int more = sp->sync_q != NULL;
+        pthread_mutex_unlock(&sp->sync_lock);
+        if (!more) {
+            atomic_store(&sp->sync_active, 0);
+            kick(sp); /* what gathered meanwhile can go */
+        }
+        pthread_mutex_lock(&sp->sync_lock);
+    }
+    pthread_mutex_unlock(&sp->sync_lock);
+    return NULL;
+}
+
+static void sync_submit(struct zs_spool *sp, struct syncreq *r)
+{
+    atomic_store(&sp->sync_active, 1);
+    pthread_mutex_lock(&sp->sync_lock);
+    *sp->sync_tail = r;
+    sp->sync_tail = &r->next;
+    pthread_cond_signal(&sp->sync_cond);
+    pthread_mutex_unlock(&sp->sync_lock);
+}
+
+/* Wait until every queued sync is done (before a segment's fd is closed). */
+static void sync_wait_idle(struct zs_spool *sp)
+{
+    if (!sp->sync_running)
+        return;
+    pthread_mutex_lock(&sp->sync_lock);
+    while (sp->sync_q != NULL || sp->sync_busy)
+        pthread_cond_wait(&sp->sync_idle, &sp->sync_lock);
+    pthread_mutex_unlock(&sp->sync_lock);
+}
+
+static int sync_idle(struct zs_spool *sp)
+{
+    pthread_mutex_lock(&sp->sync_lock);
+    int idle = sp->sync_q == NULL && !sp->sync_busy;
+    pthread_mutex_unlock(&sp->sync_lock);
+    return idle;
+}
+
+/* Close the segment being written (its queued syncs first). */
+static void close_wfd(struct zs_spool_table *t)
+{
+    if (t->wfd < 0)
+        return;
+    sync_wait_idle(t->sp);
+    t->sp->fs->close(t->sp->fs->ctx, t->wfd);
+    t->wfd = -1;
+}
+
 /*
  * Write one table's pending records (group commit). Spool thread. Returns 1 if it wrote.
  * Order: write(2), number the records and register their ack waiters, hand them to the
@@ -742,10 +872,13 @@ static int commit_table(struct zs_spool_table *t)
     t->wcw = cw;
     t->wcwcap = cwcap;
     atomic_store(&t->pend_bytes_total, 0);
+    atomic_store(&t->pend_urgent, 0);
     pthread_mutex_unlock(&t->lock);
 
     zs_rc rc = ZS_OK;
     const char *why = "the spool could not start a segment";
+    if (atomic_exchange(&t->sync_failed, 0))
+        close_wfd(t); /* its durability is in doubt: a new segment */
     if (t->wbuf.len > 0 &&
         (t->nsegs == 0 || t->wfd < 0 || t->segs[t->nsegs - 1].size >= sp->o.segment_bytes ||
          t->segs[t->nsegs - 1].variant != 0))
@@ -761,11 +894,10 @@ static int commit_table(struct zs_spool_table *t)
             zs_log(ZS_LOG_ERROR, "spool", "msg=\"commit failed\" table=%s records=%zu error=\"%s\"",
                    t->name, ncw, strerror(-w));
             /* Back to the last good size: the next group writes from there. */
+            sync_wait_idle(sp); /* earlier groups' syncs, before the truncation */
             if (fs->ftruncate(fs->ctx, t->wfd, (off_t)off) != 0 ||
-                fs->fdatasync(fs->ctx, t->wfd) != 0) {
-                fs->close(fs->ctx, t->wfd);
-                t->wfd = -1; /* the next group starts a new segment */
-            }
+                fs->fdatasync(fs->ctx, t->wfd) != 0)
+                close_wfd(t); /* the next group starts a new segment */
         }
     }
     if (rc != ZS_OK) {
@@ -810,30 +942,28 @@ static int commit_table(struct zs_spool_table *t)
         t->deliver_off = off;
         (void)deliver_frames(t, t->wbuf.data, t->wbuf.len, waited);
     }
-    /* The sync that the 202s wait for. */
-    if (nrec > 0 && sp->o.sync == ZS_SPOOL_SYNC_COMMIT) {
-        int w = fs->fdatasync(fs->ctx, t->wfd);
-        atomic_fetch_add(&t->syncs, 1);
-        if (w != 0) {
-            rc = w == -ENOSPC ? ZS_ENOSPC : ZS_EIO;
-            why = "the spool could not sync the record to disk";
-            atomic_fetch_add(&t->commit_failures, 1);
-            zs_log(ZS_LOG_ERROR, "spool",
-                   "msg=\"sync failed: the records stay spooled but are answered 503\" table=%s "
-                   "records=%" PRIu64 " error=\"%s\"",
-                   t->name, nrec, strerror(-w));
-            fs->close(fs->ctx, t->wfd); /* its durability is in doubt: a new segment next */
-            t->wfd = -1;
-        }
-    } else if (nrec > 0) {
-        t->unsynced = 1;
-    }
+    /* The 202s wait for the sync, on the sync thread: this thread goes on writing. */
+    size_t ncommit = 0;
+    for (size_t i = 0; i < ncw; i++)
+        ncommit += t->wcw[i].kind == CW_COMMIT;
+    struct cdone *cd = ncommit ? zs_xcalloc(ncommit, sizeof *cd) : NULL;
     seq = first;
-    for (size_t i = 0; i < ncw; i++) {
+    for (size_t i = 0, k = 0; i < ncw; i++) {
         if (t->wcw[i].kind == CW_COMMIT)
-            t->wcw[i].fn(t->wcw[i].ctx, rc, rc == ZS_OK ? seq : 0, rc == ZS_OK ? NULL : why, true);
+            cd[k++] = (struct cdone){t->wcw[i].fn, t->wcw[i].ctx, seq};
         seq += t->wcw[i].kind != CW_FLUSH;
     }
+    if (ncommit > 0 && sp->o.sync == ZS_SPOOL_SYNC_COMMIT) {
+        struct syncreq *r = zs_xcalloc(1, sizeof *r);
+        *r = (struct syncreq){.t = t, .fd = t->wfd, .done = cd, .n = ncommit};
+        sync_submit(sp, r);
+        return 1;
+    }
+    if (nrec > 0 && sp->o.sync == ZS_SPOOL_SYNC_INTERVAL)
+        t->unsynced = 1;
+    for (size_t k = 0; k < ncommit; k++)
+        cd[k].fn(cd[k].ctx, ZS_OK, cd[k].seq, NULL, false);
+    free(cd);
     return 1;
 }
 
@@ -971,10 +1101,15 @@ static void *spool_thread(void *arg)
         int drain = sp->drain_req;
         pthread_mutex_unlock(&sp->lock);
         long long now = now_ms();
+        /* Group commit: while a sync runs, records whose 202 waits for a sync anyway keep
+         * gathering (the sync thread kicks us when it is done); a record somebody waits
+         * an ack for, or a flush, is written and sent at once. */
+        int syncing = !sync_idle(sp);
         for (size_t i = 0; i < sp->ntables; i++) {
             struct zs_spool_table *t = sp->tables[i];
             if (sp->o.mode == ZS_SPOOL_DISK) {
-                commit_table(t);
+                if (!syncing || drain || atomic_load(&t->pend_urgent))
+                    commit_table(t);
                 if (!sp->quiesced && (t->behind || t->deliver_seq < t->next_seq))
                     deliver_from_disk(t);
                 atomic_store(&t->kick_when_acked, t->behind);
@@ -995,6 +1130,8 @@ static void *spool_thread(void *arg)
                 empty &= sp->tables[i]->ncw == 0;
                 pthread_mutex_unlock(&sp->tables[i]->lock);
             }
+            if (empty && !sync_idle(sp))
+                empty = 0;
             if (empty) {
                 sp->quiesced = 1;
                 sp->drain_done = 1;
@@ -1066,12 +1203,17 @@ zs_rc zs_spool_submit(struct zs_spool_table *t, const void *rec, size_t len, boo
         t->pend.len -= sizeof head;
     if (rc == ZS_OK) {
         t->cw[t->ncw++] = (struct cwait){wait_ack ? CW_ACK : CW_COMMIT, fn, ctx, 0};
+        if (wait_ack)
+            atomic_store(&t->pend_urgent, 1);
         atomic_store(&t->pend_bytes_total, t->pend.len);
     }
     pthread_mutex_unlock(&t->lock);
     if (rc == ZS_ELIMIT)
         rc = ZS_EAGAIN;
-    if (rc == ZS_OK)
+    /* While a sync runs, an async record waits for the next one anyway: the sync thread
+     * kicks when it is done (it clears sync_active first, so a record appended before
+     * that clear is seen by the kick, and one after it kicks here). */
+    if (rc == ZS_OK && (wait_ack || !atomic_load(&sp->sync_active)))
         kick(sp);
     return rc;
 }
@@ -1106,8 +1248,10 @@ zs_rc zs_spool_flush(struct zs_spool_table *t, uint32_t timeout_ms, zs_spool_don
             t->cwcap = cap;
         }
     }
-    if (rc == ZS_OK)
+    if (rc == ZS_OK) {
         t->cw[t->ncw++] = (struct cwait){CW_FLUSH, fn, ctx, timeout_ms};
+        atomic_store(&t->pend_urgent, 1);
+    }
     pthread_mutex_unlock(&t->lock);
     if (rc == ZS_OK)
         kick(sp);
@@ -1527,6 +1671,10 @@ zs_rc zs_spool_open(const struct zs_spool_opts *o, struct zs_spool **out, struct
     pthread_cond_init(&sp->cond, NULL);
     pthread_cond_init(&sp->drained_cond, NULL);
     sp->dl_tail = &sp->dl;
+    pthread_mutex_init(&sp->sync_lock, NULL);
+    pthread_cond_init(&sp->sync_cond, NULL);
+    pthread_cond_init(&sp->sync_idle, NULL);
+    sp->sync_tail = &sp->sync_q;
     snprintf(sp->dl_dir, sizeof sp->dl_dir, "%s/dead-letter", sp->o.dir);
     if (o->mode == ZS_SPOOL_DISK) {
         sp->dir = zs_xstrdup(o->dir);
@@ -1649,6 +1797,11 @@ zs_rc zs_spool_start(struct zs_spool *sp, struct zs_err *err)
                 return zs_err_set(err, ZS_EIO, NULL, "cannot read the spool of %s",
                                   sp->tables[i]->name);
     }
+    if (sp->o.mode == ZS_SPOOL_DISK && sp->o.sync == ZS_SPOOL_SYNC_COMMIT) {
+        if (pthread_create(&sp->sync_thread, NULL, sync_thread, sp) != 0)
+            return zs_err_set(err, ZS_EIO, NULL, "cannot start the spool's sync thread");
+        sp->sync_running = 1;
+    }
     if (pthread_create(&sp->thread, NULL, spool_thread, sp) != 0)
         return zs_err_set(err, ZS_EIO, NULL, "cannot start the spool thread");
     sp->thread_running = 1;
@@ -1685,10 +1838,20 @@ uint64_t zs_spool_destroy(struct zs_spool *sp)
         pthread_join(sp->thread, NULL);
     }
     uint64_t lost = 0;
+    for (size_t i = 0; i < sp->ntables; i++)
+        if (sp->o.mode == ZS_SPOOL_DISK)
+            commit_table(sp->tables[i]); /* nothing left normally: drained */
+    if (sp->sync_running) {
+        pthread_mutex_lock(&sp->sync_lock);
+        sp->sync_stop = 1;
+        pthread_cond_signal(&sp->sync_cond);
+        pthread_mutex_unlock(&sp->sync_lock);
+        pthread_join(sp->sync_thread, NULL); /* it answers what it has first */
+        sp->sync_running = 0;
+    }
     for (size_t i = 0; i < sp->ntables; i++) {
         struct zs_spool_table *t = sp->tables[i];
         if (sp->o.mode == ZS_SPOOL_DISK) {
-            commit_table(t); /* nothing left normally: drained */
             checkpoint(t, 1);
             if (t->unsynced && t->wfd >= 0)
                 sp->fs->fdatasync(sp->fs->ctx, t->wfd);
@@ -1738,6 +1901,9 @@ uint64_t zs_spool_destroy(struct zs_spool *sp)
     pthread_mutex_destroy(&sp->lock);
     pthread_cond_destroy(&sp->cond);
     pthread_cond_destroy(&sp->drained_cond);
+    pthread_mutex_destroy(&sp->sync_lock);
+    pthread_cond_destroy(&sp->sync_cond);
+    pthread_cond_destroy(&sp->sync_idle);
     free(sp->dir);
     free(sp);
     return lost;
