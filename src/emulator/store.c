@@ -28,11 +28,37 @@ static int open_table_file(struct emu *e, struct emu_table *t)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.ndjson", e->cfg.data_dir, t->name);
-    t->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    t->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (t->fd < 0) {
         zs_log(ZS_LOG_ERROR, "emu", "msg=\"cannot open store file\" table=%s errno=%d", t->name,
                errno);
         return -1;
+    }
+    /* A line without its newline is a write an earlier emulator did not finish (killed):
+     * never acknowledged (rows are synced before the ack). Cut it, so the next row does
+     * not glue onto it. */
+    off_t end = lseek(t->fd, 0, SEEK_END), cut = end;
+    char buf[4096];
+    while (cut > 0) {
+        size_t n = cut < (off_t)sizeof buf ? (size_t)cut : sizeof buf;
+        if (pread(t->fd, buf, n, cut - (off_t)n) != (ssize_t)n)
+            break;
+        size_t i = n;
+        while (i > 0 && buf[i - 1] != '\n')
+            i--;
+        if (i > 0) {
+            cut = cut - (off_t)n + (off_t)i;
+            break;
+        }
+        cut -= (off_t)n;
+    }
+    if (cut < end) {
+        if (ftruncate(t->fd, cut) != 0 || fsync(t->fd) != 0)
+            return -1;
+        zs_log(ZS_LOG_WARN, "emu",
+               "msg=\"torn last row cut (it was never acknowledged)\" "
+               "table=%s bytes=%lld",
+               t->name, (long long)(end - cut));
     }
     return 0;
 }
