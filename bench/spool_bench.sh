@@ -2,15 +2,17 @@
 # bench/spool_bench.sh: what the spool costs. Single-record async POSTs at 64 connections
 # (wrk, 2 threads, same machine, loopback) for durability=memory, disk + spool_sync=commit
 # and disk + spool_sync=interval, alternating within each round; then durable requests
-# (wait_for_ack=true, emulator without ack delay) at 10 connections, memory vs disk.
+# (wait_for_ack=true), memory vs disk: at 1 and 10 connections with an emulator that acks
+# at once (the station's own latency), at 10 and 2,000 with a 150 ms ack delay (Zerobus).
 # For disk runs it reads the spool's counters from /health: fsyncs per second and records
 # per fsync (the group commit). Figures: docs/BENCHMARKS.md.
 #
-#   bench/spool_bench.sh [SECONDS] [ROUNDS]    (defaults 10, 3)
+#   bench/spool_bench.sh [SECONDS] [ROUNDS] [async|durable|all]    (defaults 10, 3, all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-10}
 ROUNDS=${2:-3}
+PARTS=${3:-all}
 B=build/release
 command -v wrk > /dev/null || { echo "wrk is not installed (Debian package wrk)" >&2; exit 1; }
 cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF > /dev/null
@@ -44,6 +46,7 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
   "$(uname -r), $(df -T "$TMP" | awk 'NR == 2 {print $2}') spool, wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}')"
 echo "label | req/s | p50 | p90 | p99 | non-2xx | server µs CPU/req"
 for r in $(seq 1 "$ROUNDS"); do
+  [ "$PARTS" = durable ] && break
   start_pair 0 5ms memory
   run_spool "memory c=64" 64 /ingest/station_one
   stop_all
@@ -55,14 +58,22 @@ for r in $(seq 1 "$ROUNDS"); do
   stop_all
 done
 for r in $(seq 1 "$ROUNDS"); do
-  start_pair 0 5ms memory
-  run_spool "durable memory c=10" 10 "/ingest/station_one?wait_for_ack=true"
-  stop_all
-  start_pair 0 5ms disk commit
-  run_spool "durable disk c=10" 10 "/ingest/station_one?wait_for_ack=true"
-  stop_all
+  [ "$PARTS" = async ] && break
+  for m in memory disk; do
+    start_pair 0 5ms $m commit
+    run_spool "durable $m c=1" 1 "/ingest/station_one?wait_for_ack=true"
+    run_spool "durable $m c=10" 10 "/ingest/station_one?wait_for_ack=true"
+    stop_all
+    start_pair 150 5ms $m commit
+    run_spool "durable $m 150ms c=10" 10 "/ingest/station_one?wait_for_ack=true"
+    run_spool "durable $m 150ms c=2000" 2000 "/ingest/station_one?wait_for_ack=true"
+    stop_all
+  done
 done
 
 echo "medians over $ROUNDS rounds (req/s, p50, p99, µs CPU/req):"
-medians "memory c=64" "disk+commit c=64" "disk+interval c=64" "durable memory c=10" \
-  "durable disk c=10"
+medians "memory c=64" "disk+commit c=64" "disk+interval c=64" "durable memory c=1" \
+  "durable disk c=1" "durable memory c=10" "durable disk c=10" "durable memory 150ms c=10" \
+  "durable disk 150ms c=10" "durable memory 150ms c=2000" "durable disk 150ms c=2000"
+echo "syncs:"
+sort "$TMP/syncs" | awk -F: '{print "  " $0}' | grep -E "disk\+commit|disk\+interval" || true

@@ -119,6 +119,21 @@ static void not_found_table(struct zs_http_req *r, const uint8_t *p, size_t n)
     reply_error(r, 404, msg, NULL, NULL);
 }
 
+/*
+ * What an error body may say about upstream: Zerobus' own status text helps the client
+ * (which column does not match), but the token endpoint's reply is the identity
+ * provider's business: it stays in the station's log (the stream's log line has it).
+ */
+static const char *public_reason(const char *reason, char *buf, size_t cap)
+{
+    const char *tok = strstr(reason, "token request failed");
+    if (tok == NULL)
+        return reason;
+    snprintf(buf, cap, "%.*stoken request failed (the details are in the station's log)",
+             (int)(tok - reason), reason);
+    return buf;
+}
+
 /* ---------------------------------------------------------------- completions */
 
 /* Spool or client thread: hand a parked request back to its worker. */
@@ -138,6 +153,12 @@ void zs_gateway_answer(struct zs_handoff_node *node)
     struct parked *p = (struct parked *)node;
     struct zs_http_req *r = p->req;
     struct zs_gateway *g = p->w->g;
+    char pub[300];
+    if (p->reason[0] != '\0') {
+        const char *pr = public_reason(p->reason, pub, sizeof pub);
+        if (pr != p->reason)
+            snprintf(p->reason, sizeof p->reason, "%s", pr);
+    }
     if (p->rc == ZS_OK) {
         if (p->kind == PARK_FLUSH)
             reply_ok(r, 200, p->t, "Every record accepted before the flush is acknowledged", false,
@@ -236,12 +257,21 @@ static void handle_health(struct zs_gateway *g, struct zs_http_req *r, const str
         json_object_set_new(orphans, zs_spool_table_name(ot), table_health(ot, &d));
         degraded |= d;
     }
+    /* Without credentials nothing can reach Zerobus: unhealthy, whatever the tables say. */
+    int nocreds = g->c->client_id == NULL || g->c->client_secret == NULL;
+    if (nocreds)
+        json_array_append_new(reasons, json_string("no credentials: set DATABRICKS_CLIENT_ID "
+                                                   "and DATABRICKS_CLIENT_SECRET"));
     const char *dir = zs_spool_dir(g->sp);
-    json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s?, s:o, s:o, s:o}", "status",
-                          degraded ? "degraded" : "healthy", "service", "zerobus-station",
-                          "active_tables", (int)g->ntables, "durability",
-                          zs_spool_mode(g->sp) == ZS_SPOOL_DISK ? "disk" : "memory", "spool_dir",
-                          dir, "tables", tables, "spool_only_tables", orphans, "reasons", reasons);
+    json_t *j =
+        json_pack("{s:s, s:s, s:i, s:s, s:s?, s:o, s:o, s:o}", "status",
+                  nocreds    ? "unhealthy"
+                  : degraded ? "degraded"
+                             : "healthy",
+                  "service", "zerobus-station", "active_tables", (int)g->ntables, "durability",
+                  zs_spool_mode(g->sp) == ZS_SPOOL_DISK ? "disk" : "memory", "spool_dir", dir,
+                  "tables", tables, "spool_only_tables", orphans, "reasons", reasons);
+    degraded |= nocreds;
     reply_json(r, degraded ? 503 : 200, j, degraded ? "Retry-After: 1\r\n" : NULL);
 }
 
@@ -303,9 +333,11 @@ static void reply_refused(struct zs_http_req *r, const struct gw_table *t, zs_rc
         struct zs_spool_table_state ss;
         zs_spool_table_state(t->st, &ss);
         char msg[400];
+        char pub[300];
         if (ss.up.failing || strcmp(ss.up.state, "recovering") == 0)
             snprintf(msg, sizeof msg, "Zerobus is unavailable: %s",
-                     ss.up.last_error[0] ? ss.up.last_error : "reconnecting");
+                     ss.up.last_error[0] ? public_reason(ss.up.last_error, pub, sizeof pub)
+                                         : "reconnecting");
         else
             snprintf(msg, sizeof msg, "the spool of this table is full: Zerobus is behind");
         reply_error(r, 503, msg, NULL, "Retry-After: 1\r\n");

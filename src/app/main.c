@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app/cli.h"
 #include "app/serve.h"
 #include "config/zs_config.h"
 #include "core/zs_buf.h"
@@ -75,12 +76,14 @@ static const char usage_main[] =
     "or in .env (--env-file FILE, else ./.env, else .env beside the config file).\n";
 
 static const char usage_check[] =
-    "usage: zerobus-station check [--config FILE] [--env-file FILE]\n"
+    "usage: zerobus-station check [--config FILE] [--env-file FILE] [--no-credentials]\n"
     "\n"
     "Load and validate the configuration (config.json, .env, environment), then print the\n"
     "Databricks endpoints, whether credentials are present (never their values), and every\n"
     "table with its route, Delta table, protobuf message and columns.\n"
-    "Exit status: 0 valid, 1 invalid (the message names file, line, JSON path and reason).\n";
+    "Exit status: 0 valid, 1 invalid (the message names file, line, JSON path and reason)\n"
+    "or credentials missing (--no-credentials: a configuration for --local, or checked\n"
+    "before the credentials exist).\n";
 
 static const char usage_proto[] =
     "usage: zerobus-station proto [--config FILE] TABLE\n"
@@ -109,73 +112,7 @@ static const char usage_help_config[] =
     "\n"
     "Print the Markdown reference of every configuration option (docs/CONFIG.md).\n";
 
-struct args {
-    const char *config;
-    const char *env_file;
-    const char *table;
-    const char *file;
-    long repeat, streams, linger_ms;
-};
-
-/* Parse the options shared by the commands; returns 0 ok, 1 help printed, -1 usage error. */
-static int parse_args(int argc, char **argv, const char *usage, int want_table, struct args *a)
-{
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            fputs(usage, stdout);
-            return 1;
-        }
-        if (strcmp(arg, "--version") == 0) {
-            printf("zerobus-station %s\n", ZS_VERSION);
-            return 1;
-        }
-        if (strcmp(arg, "--config") == 0 || strcmp(arg, "--env-file") == 0) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "zerobus-station: %s needs a file\n%s", arg, usage);
-                return -1;
-            }
-            *(arg[2] == 'c' ? &a->config : &a->env_file) = argv[++i];
-        } else if ((strcmp(arg, "--file") == 0 || strcmp(arg, "--repeat") == 0 ||
-                    strcmp(arg, "--streams") == 0 || strcmp(arg, "--linger-ms") == 0) &&
-                   usage == usage_send) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "zerobus-station: %s needs a value\n%s", arg, usage);
-                return -1;
-            }
-            const char *v = argv[++i];
-            if (arg[2] == 'f')
-                a->file = v;
-            else
-                *(arg[2] == 'r'   ? &a->repeat
-                  : arg[2] == 's' ? &a->streams
-                                  : &a->linger_ms) = atol(v);
-        } else if (strncmp(arg, "--config=", 9) == 0) {
-            a->config = arg + 9;
-        } else if (strncmp(arg, "--env-file=", 11) == 0) {
-            a->env_file = arg + 11;
-        } else if (arg[0] == '-' && arg[1] != '\0') {
-            fprintf(stderr, "zerobus-station: unknown option %s\n%s", arg, usage);
-            return -1;
-        } else if (want_table && a->table == NULL) {
-            a->table = arg;
-        } else {
-            fprintf(stderr, "zerobus-station: unexpected argument %s\n%s", arg, usage);
-            return -1;
-        }
-    }
-    if (want_table && a->table == NULL) {
-        fprintf(stderr, "zerobus-station: missing TABLE\n%s", usage);
-        return -1;
-    }
-    if (a->config == NULL)
-        a->config = getenv("ZEROBUS_STATION_CONFIG");
-    if (a->config == NULL || a->config[0] == '\0')
-        a->config = "config.json";
-    return 0;
-}
-
-static struct zs_config *load(const struct args *a)
+static struct zs_config *load(const struct zs_cli *a)
 {
     struct zs_config *c = NULL;
     struct zs_err err;
@@ -210,10 +147,11 @@ static const struct zs_table_cfg *find_table(const struct zs_config *c, const ch
  * Returns the loaded configuration (the caller destroys it), or NULL with *exit_code set:
  * 0 after --help, EXIT_USAGE for bad arguments, 1 when the configuration does not load.
  */
-static struct zs_config *setup(int argc, char **argv, const char *usage, int want_table,
-                               struct args *a, int *exit_code)
+static struct zs_config *setup(int argc, char **argv, const char *usage, unsigned mask,
+                               int want_table, struct zs_cli *a, int *exit_code)
 {
-    int r = parse_args(argc, argv, usage, want_table, a);
+    int r = zs_cli_parse(argc, argv, argv[0], mask | CLI_CONFIG | CLI_ENV_FILE, want_table,
+                         want_table, usage, a);
     if (r != 0) {
         *exit_code = r > 0 ? 0 : EXIT_USAGE;
         return NULL;
@@ -225,9 +163,9 @@ static struct zs_config *setup(int argc, char **argv, const char *usage, int wan
 
 static int cmd_check(int argc, char **argv)
 {
-    struct args a = {0};
+    struct zs_cli a = {0};
     int ec;
-    struct zs_config *c = setup(argc, argv, usage_check, 0, &a, &ec);
+    struct zs_config *c = setup(argc, argv, usage_check, CLI_NO_CREDENTIALS, 0, &a, &ec);
     if (c == NULL)
         return ec;
     struct zs_buf b;
@@ -263,21 +201,29 @@ static int cmd_check(int argc, char **argv)
                    f->nullable ? "" : " NOT NULL");
         }
     }
-    printf("\nOK: %zu table(s)\n", c->ntables);
+    int missing = c->client_id == NULL || c->client_secret == NULL;
+    size_t ntables = c->ntables;
     zs_buf_release(&b);
     zs_config_destroy(c);
+    if (missing && !a.no_credentials) {
+        fprintf(stderr, "zerobus-station: credentials missing: set DATABRICKS_CLIENT_ID and "
+                        "DATABRICKS_CLIENT_SECRET (environment or .env), or pass "
+                        "--no-credentials\n");
+        return 1;
+    }
+    printf("\nOK: %zu table(s)%s\n", ntables, missing ? " (no credentials)" : "");
     return 0;
 }
 
 static int cmd_proto(int argc, char **argv)
 {
-    struct args a = {0};
+    struct zs_cli a = {0};
     int ec;
-    struct zs_config *c = setup(argc, argv, usage_proto, 1, &a, &ec);
+    struct zs_config *c = setup(argc, argv, usage_proto, 0, 1, &a, &ec);
     if (c == NULL)
         return ec;
     int rc = 1;
-    const struct zs_table_cfg *t = find_table(c, a.table);
+    const struct zs_table_cfg *t = find_table(c, a.pos[0]);
     struct zs_buf b;
     zs_buf_init(&b, 16 << 20);
     if (t != NULL && zs_schema_proto_text(t->schema, &b) == ZS_OK) {
@@ -293,12 +239,12 @@ static int cmd_proto(int argc, char **argv)
 
 static int cmd_encode(int argc, char **argv)
 {
-    struct args a = {0};
+    struct zs_cli a = {0};
     int ec;
-    struct zs_config *c = setup(argc, argv, usage_encode, 1, &a, &ec);
+    struct zs_config *c = setup(argc, argv, usage_encode, 0, 1, &a, &ec);
     if (c == NULL)
         return ec;
-    const struct zs_table_cfg *t = find_table(c, a.table);
+    const struct zs_table_cfg *t = find_table(c, a.pos[0]);
     struct zs_transcoder *tc = zs_transcoder_create();
     int rc = t != NULL && tc != NULL ? 0 : 1, failed = 0;
     char *line = NULL;
@@ -346,12 +292,12 @@ static void on_sent(void *ctx, zs_rc rc, const char *reason, bool retryable)
 
 static int cmd_send(int argc, char **argv)
 {
-    struct args a = {.repeat = 1};
+    struct zs_cli a = {.repeat = 1, .linger_ms = -1};
     int ec;
-    struct zs_config *c = setup(argc, argv, usage_send, 1, &a, &ec);
+    struct zs_config *c = setup(argc, argv, usage_send, CLI_SEND, 1, &a, &ec);
     if (c == NULL)
         return ec;
-    const struct zs_table_cfg *t = find_table(c, a.table);
+    const struct zs_table_cfg *t = find_table(c, a.pos[0]);
     FILE *in = a.file ? fopen(a.file, "rb") : stdin;
     if (t == NULL || in == NULL) {
         if (in == NULL)
@@ -394,7 +340,7 @@ static int cmd_send(int argc, char **argv)
     zs_serve_zb_opts(c, &o);
     if (a.streams > 0)
         o.streams_per_table = (uint32_t)a.streams;
-    if (a.linger_ms > 0)
+    if (a.linger_ms >= 0)
         o.linger_ms = (uint32_t)a.linger_ms;
     struct zs_zb *z = NULL;
     struct zs_zb_table *zt = NULL;
@@ -454,15 +400,10 @@ out:
 
 static int cmd_help_config(int argc, char **argv)
 {
-    if (argc > 0 && strcmp(argv[0], "--version") == 0) {
-        printf("zerobus-station %s\n", ZS_VERSION);
-        return 0;
-    }
-    if (argc > 0) {
-        int help = strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0;
-        fputs(usage_help_config, help ? stdout : stderr);
-        return help ? 0 : EXIT_USAGE;
-    }
+    struct zs_cli a = {0};
+    int r = zs_cli_parse(argc, argv, "help-config", 0, 0, 0, usage_help_config, &a);
+    if (r != 0)
+        return r > 0 ? 0 : EXIT_USAGE;
     struct zs_buf b;
     zs_buf_init(&b, 1 << 20);
     int rc = zs_config_reference(&b) == ZS_OK ? 0 : 1;
@@ -631,52 +572,21 @@ static void resolve_spool_dir(const struct zs_config *c, const char *flag, const
 
 static int cmd_serve(int argc, char **argv)
 {
-    struct args a = {0};
-    struct zs_serve_opts o = {
-        .host = "0.0.0.0", .port = 8000, .shutdown_ms = 10000, .on_ready = print_ready};
-    const char *local = NULL, *spool_dir = NULL;
-    int rest = 0;
-    char **pass = calloc((size_t)argc + 1, sizeof *pass);
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long n;
-        if (strcmp(arg, "--host") == 0 && v) {
-            o.host = v;
-            i++;
-        } else if (strcmp(arg, "--port") == 0 && v && (n = strtol(v, NULL, 10)) >= 0 && n < 65536) {
-            o.port = (uint16_t)n;
-            i++;
-        } else if (strcmp(arg, "--workers") == 0 && v && (n = strtol(v, NULL, 10)) > 0 &&
-                   n <= 256) {
-            o.workers = (unsigned)n;
-            i++;
-        } else if (strcmp(arg, "--shutdown-ms") == 0 && v && (n = strtol(v, NULL, 10)) >= 0) {
-            o.shutdown_ms = (uint32_t)n;
-            i++;
-        } else if (strcmp(arg, "--eager") == 0) {
-            o.eager = true;
-        } else if (strcmp(arg, "--local") == 0 && v) {
-            local = v;
-            i++;
-        } else if (strcmp(arg, "--spool-dir") == 0 && v && v[0]) {
-            spool_dir = v;
-            i++;
-        } else if (strcmp(arg, "--log-format") == 0 && v) {
-            zs_log_set_json(strcmp(v, "json") == 0);
-            i++;
-        } else if (strcmp(arg, "--log-level") == 0 && v) {
-            enum zs_log_level lvl;
-            if (zs_log_parse_level(v, &lvl) == ZS_OK)
-                zs_log_set_level(lvl);
-            i++;
-        } else {
-            pass[rest++] = argv[i];
-        }
-    }
-    int r = parse_args(rest, pass, usage_main, 0, &a);
-    free(pass);
+    struct zs_cli a = {.port = 8000, .shutdown_ms = 10000, .log_level = -1};
+    int r =
+        zs_cli_parse(argc, argv, "", CLI_CONFIG | CLI_ENV_FILE | CLI_SERVE, 0, 0, usage_main, &a);
     if (r != 0)
         return r > 0 ? 0 : EXIT_USAGE;
+    zs_log_set_json(a.log_json);
+    if (a.log_level >= 0)
+        zs_log_set_level((enum zs_log_level)a.log_level);
+    struct zs_serve_opts o = {.host = a.host ? a.host : "0.0.0.0",
+                              .port = (uint16_t)a.port,
+                              .workers = (unsigned)a.workers,
+                              .eager = a.eager,
+                              .shutdown_ms = (uint32_t)a.shutdown_ms,
+                              .on_ready = print_ready};
+    const char *local = a.local, *spool_dir = a.spool_dir;
     struct zs_config *c = load(&a);
     if (c == NULL)
         return 1;
@@ -738,45 +648,26 @@ static const char usage_spool[] =
 
 static int cmd_spool(int argc, char **argv)
 {
-    const char *dir = NULL, *config = NULL, *verb = NULL, *table = NULL;
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            fputs(usage_spool, stdout);
-            return 0;
-        } else if (strcmp(arg, "--version") == 0) {
-            printf("zerobus-station %s\n", ZS_VERSION);
-            return 0;
-        } else if ((strcmp(arg, "--spool-dir") == 0 || strcmp(arg, "--config") == 0) &&
-                   i + 1 < argc) {
-            *(arg[2] == 's' ? &dir : &config) = argv[++i];
-        } else if (arg[0] == '-') {
-            fprintf(stderr, "zerobus-station: spool: unknown option %s\n%s", arg, usage_spool);
-            return EXIT_USAGE;
-        } else if (verb == NULL) {
-            verb = arg;
-        } else if (table == NULL) {
-            table = arg;
-        } else {
-            fprintf(stderr, "zerobus-station: spool: unexpected argument %s\n%s", arg, usage_spool);
-            return EXIT_USAGE;
-        }
-    }
-    int dump = verb != NULL && strcmp(verb, "dump") == 0;
-    if (verb == NULL || (!dump && strcmp(verb, "status") != 0) || (dump != (table != NULL))) {
-        fprintf(stderr, "zerobus-station: spool: say status, or dump TABLE\n%s", usage_spool);
+    struct zs_cli a = {0};
+    int r = zs_cli_parse(argc, argv, "spool", CLI_CONFIG | CLI_ENV_FILE | CLI_SPOOL_DIR, 1, 2,
+                         usage_spool, &a);
+    if (r != 0)
+        return r > 0 ? 0 : EXIT_USAGE;
+    const char *dir = a.spool_dir, *verb = a.pos[0], *table = a.pos[1];
+    int dump = strcmp(verb, "dump") == 0;
+    if ((!dump && strcmp(verb, "status") != 0) || (dump != (table != NULL))) {
+        fprintf(stderr, "zerobus-station: spool: say status, or dump TABLE\n"
+                        "Try 'zerobus-station spool --help'.\n");
         return EXIT_USAGE;
     }
+    int explicit_config = 0;
+    for (int i = 1; i < argc; i++)
+        explicit_config |= strncmp(argv[i], "--config", 8) == 0;
     /* The configuration names the directory (unless --spool-dir) and decodes the records
      * for dump; without --config, dump works without it (records in base64). */
     char path[4096];
     struct zs_config *c = NULL;
-    if (dir == NULL || (dump && config != NULL)) {
-        struct args a = {.config = config};
-        if (a.config == NULL)
-            a.config = getenv("ZEROBUS_STATION_CONFIG");
-        if (a.config == NULL || a.config[0] == '\0')
-            a.config = "config.json";
+    if (dir == NULL || (dump && explicit_config)) {
         if ((c = load(&a)) == NULL)
             return 1;
         if (dir == NULL) {
@@ -808,7 +699,7 @@ int main(int argc, char **argv)
             printf("zerobus-station %s\n", ZS_VERSION);
             return 0;
         }
-        return cmd_serve(argc - 1, argv + 1);
+        return cmd_serve(argc, argv);
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
@@ -820,19 +711,19 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "check") == 0)
-        return cmd_check(argc - 2, argv + 2);
+        return cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "proto") == 0)
-        return cmd_proto(argc - 2, argv + 2);
+        return cmd_proto(argc - 1, argv + 1);
     if (strcmp(cmd, "encode") == 0)
-        return cmd_encode(argc - 2, argv + 2);
+        return cmd_encode(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0)
-        return cmd_serve(argc - 2, argv + 2);
+        return cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "send") == 0)
-        return cmd_send(argc - 2, argv + 2);
+        return cmd_send(argc - 1, argv + 1);
     if (strcmp(cmd, "spool") == 0)
-        return cmd_spool(argc - 2, argv + 2);
+        return cmd_spool(argc - 1, argv + 1);
     if (strcmp(cmd, "help-config") == 0)
-        return cmd_help_config(argc - 2, argv + 2);
+        return cmd_help_config(argc - 1, argv + 1);
     fprintf(stderr, "zerobus-station: unknown command \"%s\"\n\n%s", cmd, usage_main);
     return EXIT_USAGE;
 }

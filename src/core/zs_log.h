@@ -34,4 +34,10 @@ void zs_log_set_json(int on);
 
 void zs__log(enum zs_log_level lvl, const char *comp, const char *fmt, ...) ZS_PRINTF(3, 4);
 
+/* The JSON line of zs_log_set_json (tests): {"time","level","comp", and each key=value of
+ * text as a field, "msg" included}; returns its length (with the newline; cut at cap). */
+#include <stddef.h>
+size_t zs_log__json(char *out, size_t cap, const char *stamp, const char *level, const char *comp,
+                    const char *text);
+
 #endif

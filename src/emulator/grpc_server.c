@@ -737,6 +737,9 @@ zs_rc emu_grpc_start(struct emu *e, int *out_port, struct zs_err *err)
         {.type = GRPC_ARG_INTEGER,
          .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
          .value.integer = (int)(e->cfg.max_message_bytes * 4)},
+        /* gRPC sets SO_REUSEPORT by default: a second emulator would share the port
+         * silently. Without it, binding a taken port fails and the emulator says so. */
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ALLOW_REUSEPORT, .value.integer = 0},
     };
     grpc_channel_args ca = {.num_args = sizeof args / sizeof args[0], .args = args};
     G.cq = grpc_completion_queue_create_for_next(NULL);

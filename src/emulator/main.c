@@ -242,7 +242,7 @@ int main(int argc, char **argv)
     if (emu_catalog_load(&E, &err) != ZS_OK || emu_store_start(&E, &err) != ZS_OK)
         goto out;
     struct zs_http_opts ho = {
-        .host = c->host, .port = (uint16_t)c->http_port, .max_body_bytes = 1 << 20};
+        .host = c->host, .port = (uint16_t)c->http_port, .max_body_bytes = 1 << 20, .exclusive = 1};
     if (zs_http_server_start(loop, &ho, emu_http_handle, &E, &http, &err) != ZS_OK ||
         emu_grpc_start(&E, &grpc_port, &err) != ZS_OK)
         goto out;

@@ -785,10 +785,27 @@ zs_rc zs_http_server_start(uv_loop_t *loop, const struct zs_http_opts *opts, zs_
         return ZS_ENOMEM;
     server_init(s, loop, opts, fn, ctx);
 
-    /* Own socket so SO_REUSEPORT is set before bind (one listener per worker loop). */
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
     socklen_t alen =
         ss.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    int one = 1;
+    /* SO_REUSEPORT lets any socket of the same user join the port: probe first with a
+     * socket without it, which fails if anybody listens there already. */
+    if (opts->exclusive && opts->port != 0) {
+        int probe = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int taken = probe < 0 || setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+                    bind(probe, (struct sockaddr *)&ss, alen) != 0;
+        int e = errno;
+        if (probe >= 0)
+            close(probe);
+        if (taken) {
+            zs_free(s);
+            return zs_err_set(err, ZS_EIO, NULL,
+                              "cannot bind %s:%u: %s (another process listens there)", host,
+                              opts->port, strerror(e));
+        }
+    }
+    /* Own socket so SO_REUSEPORT is set before bind (one listener per worker loop). */
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
         bind(fd, (struct sockaddr *)&ss, alen) != 0) {

@@ -54,12 +54,16 @@ struct zs_http_opts {
     uint32_t request_timeout_ms; /* 0: 30 s, from the request's first byte */
     uint32_t idle_timeout_ms;    /* 0: 60 s, between requests */
     unsigned max_connections;    /* 0: 10000; beyond it new connections are closed */
+    int exclusive;               /* the first listener of a group: fail if another process
+                                    holds the port (SO_REUSEPORT would let it share) */
 };
 
 struct zs_http_server;
 
 /*
- * Bind (SO_REUSEPORT), listen and serve on loop. out is set on ZS_OK; the caller frees it
+ * Bind (SO_REUSEPORT, so each worker loop can have its own listener on the port), listen
+ * and serve on loop. With opts->exclusive, a port that another socket already listens on
+ * is refused (ZS_EIO, "address in use") instead of shared. out is set on ZS_OK; the caller frees it
  * with zs_http_server_close after which the loop must run until the close completes.
  * Returns ZS_OK, ZS_EINVAL (bad host), ZS_EIO (bind/listen failed: err says why).
  * Thread: the loop's.

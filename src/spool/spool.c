@@ -46,6 +46,8 @@ struct cwait {
 /* A request waiting for the frontier to reach seq. */
 struct waiter {
     uint64_t seq;
+    uint64_t from;   /* a flush: the frontier when it was registered (it covers (from, seq]) */
+    uint64_t failed; /* a flush: records it covered that were dead-lettered */
     long long deadline_ms;
     int is_flush;
     zs_spool_done_fn fn;
@@ -255,6 +257,7 @@ static void waiter_add(struct zs_spool_table *t, uint64_t seq, int is_flush, uin
 {
     struct waiter *w = zs_xcalloc(1, sizeof *w);
     *w = (struct waiter){.seq = seq,
+                         .from = t->frontier,
                          .is_flush = is_flush,
                          .deadline_ms = now_ms() + timeout_ms,
                          .fn = fn,
@@ -265,6 +268,9 @@ static void waiter_add(struct zs_spool_table *t, uint64_t seq, int is_flush, uin
 
 /* Answer waiters the frontier reached (or, with rc != ZS_OK, those matching pick).
  * Takes them out under ack_lock, calls them outside it. */
+static void waiters_call_at(struct waiter *list, zs_rc rc, const char *reason, bool retryable,
+                            uint64_t frontier);
+
 static void waiters_answer(struct zs_spool_table *t, int (*pick)(struct waiter *, void *),
                            void *arg, zs_rc rc, const char *reason, bool retryable)
 {
@@ -284,13 +290,9 @@ static void waiters_answer(struct zs_spool_table *t, int (*pick)(struct waiter *
     t->waiters_tail = &t->waiters;
     while (*t->waiters_tail != NULL)
         t->waiters_tail = &(*t->waiters_tail)->next;
+    uint64_t frontier = t->frontier;
     pthread_mutex_unlock(&t->ack_lock);
-    while (done != NULL) {
-        struct waiter *w = done;
-        done = w->next;
-        w->fn(w->ctx, rc, w->seq, reason, retryable);
-        free(w);
-    }
+    waiters_call_at(done, rc, reason, retryable, frontier);
 }
 
 /*
@@ -322,14 +324,46 @@ static struct waiter *waiters_take(struct zs_spool_table *t, uint64_t seq, int r
     return done;
 }
 
-static void waiters_call(struct waiter *list, zs_rc rc, const char *reason, bool retryable)
+static void waiters_call_at(struct waiter *list, zs_rc rc, const char *reason, bool retryable,
+                            uint64_t frontier)
 {
     while (list != NULL) {
         struct waiter *w = list;
         list = w->next;
-        w->fn(w->ctx, rc, w->seq, reason, retryable);
+        if (rc != ZS_OK && w->is_flush) {
+            /* The counts of what the flush covered, beside the reason. */
+            char why[400];
+            uint64_t n = w->seq > w->from ? w->seq - w->from : 0;
+            uint64_t done =
+                frontier > w->from ? (frontier < w->seq ? frontier : w->seq) - w->from : 0;
+            uint64_t pending = n - done, acked = done > w->failed ? done - w->failed : 0;
+            snprintf(why, sizeof why,
+                     "%s (of %llu records: %llu acknowledged, %llu rejected, "
+                     "%llu pending)",
+                     reason ? reason : "flush failed", (unsigned long long)n,
+                     (unsigned long long)acked, (unsigned long long)w->failed,
+                     (unsigned long long)pending);
+            w->fn(w->ctx, rc, w->seq, why, retryable);
+        } else if (rc == ZS_OK && w->is_flush && w->failed > 0) {
+            /* Honest: a flush whose records were not all acknowledged is not a 200. */
+            char why[200];
+            uint64_t n = w->seq > w->from ? w->seq - w->from : w->failed;
+            snprintf(why, sizeof why,
+                     "%llu of the %llu records the flush covered were rejected by Zerobus "
+                     "(dead-lettered); %llu acknowledged",
+                     (unsigned long long)w->failed, (unsigned long long)n,
+                     (unsigned long long)(n - w->failed));
+            w->fn(w->ctx, ZS_EAUTH, w->seq, why, false);
+        } else {
+            w->fn(w->ctx, rc, w->seq, reason, retryable);
+        }
         free(w);
     }
+}
+
+static void waiters_call(struct waiter *list, zs_rc rc, const char *reason, bool retryable)
+{
+    waiters_call_at(list, rc, reason, retryable, 0);
 }
 
 static int pick_expired_rec(struct waiter *w, void *arg)
@@ -541,6 +575,10 @@ static void on_sink_done(void *ctx, uint64_t seq, const void *rec, size_t len, z
     }
     pthread_mutex_lock(&t->ack_lock);
     struct waiter *failed = rc != ZS_OK ? waiters_take(t, seq, 0) : NULL;
+    if (rc != ZS_OK) /* flushes that cover it will not answer 200 */
+        for (struct waiter *w = t->waiters; w != NULL; w = w->next)
+            if (w->is_flush && w->from < seq && seq <= w->seq)
+                w->failed++;
     uint64_t moved = ring_mark(t, seq);
     if (moved)
         age_trim(t);

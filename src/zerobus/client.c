@@ -199,22 +199,9 @@ void zs_zb_table_state(struct zs_zb_table *t, struct zs_zb_table_state *out)
     static const char *const names[] = {"idle",       "opening",    "opening", "open",
                                         "recovering", "recovering", "closed"};
     memset(out, 0, sizeof *out);
-    int worst = 0;
-    uint64_t inflight = 0;
-    for (unsigned i = 0; i < t->nstreams; i++) { /* racy reads: a health snapshot */
-        int st = (int)t->streams[i].state;
-        int rank = st == ZB_BACKOFF || st == ZB_PAUSED       ? 3
-                   : st == ZB_WAIT_TOKEN || st == ZB_OPENING ? 2
-                   : st == ZB_OPEN                           ? 1
-                                                             : 0;
-        if (rank > worst) {
-            worst = rank;
-            out->state = names[st];
-        }
-        inflight += t->streams[i].n_sent;
-    }
-    if (out->state == NULL)
-        out->state = "idle";
+    int st = atomic_load(&t->pub_state);
+    out->state = names[st >= 0 && st <= ZB_CLOSED ? st : 0];
+    uint64_t inflight = atomic_load(&t->pub_inflight);
     pthread_mutex_lock(&t->lock);
     snprintf(out->last_error, sizeof out->last_error, "%s", t->last_error);
     pthread_mutex_unlock(&t->lock);
@@ -286,6 +273,27 @@ static void finish_flushes(struct zs_zb_table *t, long long now)
     }
 }
 
+/* Client thread: what zs_zb_table_state shows, from the streams it alone may read. */
+static void publish_state(struct zs_zb_table *t)
+{
+    int worst = ZB_IDLE, worst_rank = 0;
+    uint64_t inflight = 0;
+    for (unsigned i = 0; i < t->nstreams; i++) {
+        int st = (int)t->streams[i].state;
+        int rank = st == ZB_BACKOFF || st == ZB_PAUSED       ? 3
+                   : st == ZB_WAIT_TOKEN || st == ZB_OPENING ? 2
+                   : st == ZB_OPEN                           ? 1
+                                                             : 0;
+        if (rank > worst_rank) {
+            worst_rank = rank;
+            worst = st;
+        }
+        inflight += t->streams[i].n_sent;
+    }
+    atomic_store(&t->pub_state, worst);
+    atomic_store(&t->pub_inflight, inflight);
+}
+
 /* Returns how many operations it took. */
 static size_t drain_inbox(struct zs_zb_table *t, long long now)
 {
@@ -347,6 +355,7 @@ void zb_client_tick(struct zs_zb *z)
         }
         t->want_open = 0;
         finish_flushes(t, now);
+        publish_state(t);
     }
 }
 

@@ -149,6 +149,10 @@ struct zs_zb_table {
     atomic_ullong acked, failed, recoveries, replayed, streams_opened;
     atomic_llong last_ok_ms, last_fail_ms;
     atomic_int failing; /* a stream spent its retry budget and keeps retrying (backoff grows) */
+    /* Published by the client thread after each tick, for zs_zb_table_state (any thread):
+     * the worst stream state and the records in flight. */
+    atomic_int pub_state;
+    atomic_ullong pub_inflight;
     uint64_t completed_seq_count;
     struct zb_flush *flushes;
     char last_error[256];

@@ -1,10 +1,12 @@
 /* Core: capped buffers, arenas, error records, status names, allocation failure hooks. */
 #include <errno.h>
+#include <jansson.h>
 #include <string.h>
 
 #include "core/zs_arena.h"
 #include "core/zs_buf.h"
 #include "core/zs_err.h"
+#include "core/zs_handoff.h"
 #include "core/zs_log.h"
 #include "core/zs_mem.h"
 #include "zs_test.h"
@@ -132,12 +134,72 @@ static void test_fail_injection(void **state)
 }
 #endif
 
+/* --log-format json: every key=value its own field, parsed back with jansson. */
+static void test_log_json_fields(void **state)
+{
+    (void)state;
+    char line[1024];
+    size_t n = zs_log__json(line, sizeof line, "2026-12-04T15:00:00.000Z", "warn", "zb",
+                            "msg=\"stream failed\" table=main.s.t slot=0 records=2 ratio=0.5 "
+                            "error=\"INVALID_ARGUMENT: at column \"temp\"\" id=007");
+    assert_true(n > 0 && line[n - 1] == '\n');
+    json_error_t e;
+    json_t *j = json_loadb(line, n, 0, &e);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "time")), "2026-12-04T15:00:00.000Z");
+    assert_string_equal(json_string_value(json_object_get(j, "level")), "warn");
+    assert_string_equal(json_string_value(json_object_get(j, "comp")), "zb");
+    assert_string_equal(json_string_value(json_object_get(j, "msg")), "stream failed");
+    assert_string_equal(json_string_value(json_object_get(j, "table")), "main.s.t");
+    assert_int_equal(json_integer_value(json_object_get(j, "slot")), 0);
+    assert_int_equal(json_integer_value(json_object_get(j, "records")), 2);
+    assert_true(json_real_value(json_object_get(j, "ratio")) == 0.5);
+    assert_string_equal(json_string_value(json_object_get(j, "error")),
+                        "INVALID_ARGUMENT: at column \"temp\"");
+    assert_string_equal(json_string_value(json_object_get(j, "id")), "007"); /* not a number */
+    json_decref(j);
+    /* Free text (no key=value) is the message; controls are escaped. */
+    n = zs_log__json(line, sizeof line, "t", "info", "app", "plain\ttext");
+    j = json_loadb(line, n, 0, &e);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "msg")), "plain\ttext");
+    json_decref(j);
+    /* A line that does not fit is cut, never overflows. */
+    char small[64];
+    n = zs_log__json(small, sizeof small, "t", "info", "app", "msg=\"a very long message\" k=v");
+    assert_true(n <= sizeof small);
+}
+
+struct item {
+    struct zs_handoff_node node;
+    int v;
+};
+
+static void test_handoff_fifo(void **state)
+{
+    (void)state;
+    struct zs_handoff q;
+    zs_handoff_init(&q);
+    struct item it[3] = {{.v = 1}, {.v = 2}, {.v = 3}};
+    assert_int_equal(zs_handoff_push(&q, &it[0].node), 1); /* was empty: wake the consumer */
+    assert_int_equal(zs_handoff_push(&q, &it[1].node), 0);
+    struct zs_handoff_node *n = zs_handoff_take(&q);
+    assert_int_equal(((struct item *)n)->v, 1);
+    assert_int_equal(((struct item *)n->next)->v, 2);
+    assert_null(n->next->next);
+    assert_null(zs_handoff_take(&q));
+    assert_int_equal(zs_handoff_push(&q, &it[2].node), 1);
+    assert_int_equal(((struct item *)zs_handoff_take(&q))->v, 3);
+    zs_handoff_release(&q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf_ceiling),    cmocka_unit_test(test_put),
-        cmocka_unit_test(test_arena),          cmocka_unit_test(test_err),
-        cmocka_unit_test(test_rc_names),       cmocka_unit_test(test_log_levels),
+        cmocka_unit_test(test_log_json_fields), cmocka_unit_test(test_handoff_fifo),
+        cmocka_unit_test(test_buf_ceiling),     cmocka_unit_test(test_put),
+        cmocka_unit_test(test_arena),           cmocka_unit_test(test_err),
+        cmocka_unit_test(test_rc_names),        cmocka_unit_test(test_log_levels),
 #ifdef ZS_TESTING
         cmocka_unit_test(test_fail_injection),
 #endif

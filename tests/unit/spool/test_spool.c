@@ -419,6 +419,44 @@ static void test_wait_for_ack_and_flush(void **state)
     stop();
 }
 
+static struct answer_text {
+    char reason[400];
+} R[8];
+
+static void on_flush(void *ctx, zs_rc rc, uint64_t seq, const char *reason, bool retryable)
+{
+    struct answer_text *r = ctx;
+    snprintf(r->reason, sizeof r->reason, "%s", reason ? reason : "");
+    on_answer(&A[100 + (r - R)], rc, seq, reason, retryable);
+}
+
+/* A flush answers 200 only if every record it covered was acknowledged, else the counts. */
+static void test_flush_after_a_rejection_is_not_200(void **state)
+{
+    (void)state;
+    start();
+    for (int i = 0; i < 3; i++)
+        submit(i, false);
+    WAIT_FOR(sent_count() == 3);
+    assert_rc(zs_spool_flush(T, 0, on_flush, &R[0]), ZS_OK);
+    WAIT_FOR(answered(2) == 1); /* the flush is registered after the group's commit */
+    complete(0, ZS_OK, NULL);
+    complete(1, ZS_EAUTH, "INVALID_ARGUMENT: no");
+    complete(2, ZS_OK, NULL);
+    WAIT_FOR(answered(100) == 1);
+    assert_rc(A[100].rc, ZS_EAUTH);
+    assert_non_null(strstr(R[0].reason, "1 of the 3 records"));
+    assert_non_null(strstr(R[0].reason, "2 acknowledged"));
+    /* A timed-out flush gives the counts too. */
+    submit(3, false);
+    WAIT_FOR(sent_count() == 4);
+    assert_rc(zs_spool_flush(T, 30, on_flush, &R[1]), ZS_OK);
+    WAIT_FOR(answered(101) == 1);
+    assert_rc(A[101].rc, ZS_ETIMEDOUT);
+    assert_non_null(strstr(R[1].reason, "1 pending"));
+    stop();
+}
+
 static void test_upstream_failing_answers_waiters_503(void **state)
 {
     (void)state;
@@ -842,6 +880,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test_setup_teardown(test_commit_then_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_for_ack_and_flush, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush_after_a_rejection_is_not_200, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upstream_failing_answers_waiters_503, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_replays_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segments_rotate_and_are_deleted, setup, teardown),

@@ -1,0 +1,108 @@
+"""What an operator meets: port ownership, signals, JSON logs, the credentials check."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+from conftest import EMULATOR, STATION, Proc, Station, TIMEOUT_MULT, VALGRIND
+from test_gateway import write_setup
+
+
+def free_port():
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+def test_second_station_on_the_same_port_is_refused(tmp_path, emulator_factory):
+    write_setup(tmp_path, 1, 1)
+    e = emulator_factory("--catalog", str(tmp_path / "catalog.json"))
+    write_setup(tmp_path, e.grpc_port, e.http_port)
+    port = free_port()
+    s = Station(tmp_path / "config.json", tmp_path / ".env", "--port", str(port))
+    try:
+        p = subprocess.run(VALGRIND + [STATION, "--config", str(tmp_path / "config.json"),
+                                       "--env-file", str(tmp_path / ".env"), "--host",
+                                       "127.0.0.1", "--port", str(port), "--spool-dir",
+                                       str(tmp_path / "other-spool")],
+                           capture_output=True, text=True, timeout=60 * TIMEOUT_MULT)
+        assert p.returncode == 1 and "READY" not in p.stdout
+        assert "127.0.0.1:%d" % port in p.stderr and "another process" in p.stderr, p.stderr
+        # The first one still has all the traffic.
+        assert s.request("GET", "/health")[0] == 200
+    finally:
+        s.stop()
+
+
+def test_second_station_on_the_same_spool_is_refused(tmp_path, emulator_factory):
+    write_setup(tmp_path, 1, 1)
+    e = emulator_factory("--catalog", str(tmp_path / "catalog.json"))
+    write_setup(tmp_path, e.grpc_port, e.http_port)
+    s = Station(tmp_path / "config.json", tmp_path / ".env")
+    try:
+        p = subprocess.run([STATION, "--config", str(tmp_path / "config.json"), "--env-file",
+                            str(tmp_path / ".env"), "--host", "127.0.0.1", "--port", "0"],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 1 and "in use by another station" in p.stderr, p.stderr
+        assert str(tmp_path / "spool") in p.stderr
+    finally:
+        s.stop()
+
+
+def test_second_emulator_on_the_same_ports_is_refused(tmp_path):
+    gp, hp = free_port(), free_port()
+    write_setup(tmp_path, gp, hp)
+    argv = [EMULATOR, "--catalog", str(tmp_path / "catalog.json"), "--port", str(gp),
+            "--http-port", str(hp), "--data", str(tmp_path / "d1"), "--log-level", "warn"]
+    first = Proc(VALGRIND + argv)
+    try:
+        for other in (["--port", str(gp), "--http-port", "0"],
+                      ["--port", "0", "--http-port", str(hp)]):
+            p = subprocess.run([EMULATOR, "--catalog", str(tmp_path / "catalog.json"),
+                                "--data", str(tmp_path / "d2"), "--log-level", "warn"] + other,
+                               capture_output=True, text=True, timeout=60)
+            assert p.returncode != 0 and "READY" not in p.stdout, (other, p.stdout, p.stderr)
+    finally:
+        first.stop()
+
+
+def test_sighup_is_not_fatal_and_json_logs_have_fields(tmp_path, emulator_factory):
+    write_setup(tmp_path, 1, 1)
+    e = emulator_factory("--catalog", str(tmp_path / "catalog.json"))
+    write_setup(tmp_path, e.grpc_port, e.http_port)
+    s = Station(tmp_path / "config.json", tmp_path / ".env", "--log-format", "json")
+    assert s.request("POST", "/ingest/station_one?wait_for_ack=true", {"temp": 1})[0] == 200
+    for _ in range(3):
+        s.proc.p.send_signal(signal.SIGHUP)
+    time.sleep(0.2 * TIMEOUT_MULT)  # let a fatal signal act, if it were one
+    assert s.proc.p.poll() is None
+    assert s.request("POST", "/ingest/station_one?wait_for_ack=true", {"temp": 2})[0] == 200
+    err = s.stop()
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert lines and len(lines) == len([x for x in err.splitlines() if x.strip()]), err
+    for rec in lines:
+        assert {"time", "level", "comp", "msg"} <= set(rec), rec
+    listening = [r for r in lines if r["msg"] == "listening"][0]
+    assert listening["port"] == s.port and listening["durability"] == "disk"
+    assert listening["workers"] == 2 and listening["spool_dir"].endswith("spool")
+    assert any("SIGHUP" in r["msg"] for r in lines)
+    opened = [r for r in lines if r["msg"] == "stream opened"][0]
+    assert opened["table"] == "main.zerobus.station_one" and opened["slot"] == 0
+
+
+def test_health_is_unhealthy_without_credentials(tmp_path, emulator_factory):
+    write_setup(tmp_path, 1, 1)
+    e = emulator_factory("--catalog", str(tmp_path / "catalog.json"))
+    write_setup(tmp_path, e.grpc_port, e.http_port)
+    (tmp_path / "empty.env").write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
+    s = Station(tmp_path / "config.json", tmp_path / "empty.env")
+    try:
+        code, h, hdr = s.request("GET", "/health")
+        assert code == 503 and h["status"] == "unhealthy", h
+        assert any("no credentials" in r for r in h["reasons"])
+    finally:
+        s.stop()
+    assert env is not None
