@@ -9,9 +9,11 @@ N=${1:-50}
 B=build/release
 cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF > /dev/null
 cmake --build $B -j"$(nproc)" > /dev/null
+PY=/usr/bin/python3 # Debian's, with python3-pytest (not a pyenv one earlier on PATH)
+[ -x $PY ] || PY=python3
 OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
-ZS_BUILD_DIR=$PWD/$B ZS_CRASH_TRIALS=$N python3 -m pytest -q -s -p no:cacheprovider \
+ZS_BUILD_DIR=$PWD/$B ZS_CRASH_TRIALS=$N $PY -m pytest -q -s -p no:cacheprovider \
   tests/integration/test_crash.py -k station_killed 2>/dev/null | tee "$OUT" | grep -E "^\.?trial [0-9]+ \(" || true
 grep -E "passed|failed" "$OUT" | tail -1
 grep -oE "answered [0-9]+, stored [0-9]+ distinct, duplicates [0-9]+, lost [0-9]+" "$OUT" | awk '

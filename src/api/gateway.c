@@ -156,8 +156,11 @@ void zs_gateway_answer(struct zs_handoff_node *node)
     char pub[300];
     if (p->reason[0] != '\0') {
         const char *pr = public_reason(p->reason, pub, sizeof pub);
-        if (pr != p->reason)
-            snprintf(p->reason, sizeof p->reason, "%s", pr);
+        if (pr != p->reason) { /* cut to fit */
+            size_t n = strnlen(pr, sizeof p->reason - 1);
+            memcpy(p->reason, pr, n);
+            p->reason[n] = '\0';
+        }
     }
     if (p->rc == ZS_OK) {
         if (p->kind == PARK_FLUSH)
