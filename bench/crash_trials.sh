@@ -17,6 +17,6 @@ ZS_BUILD_DIR=$PWD/$B ZS_CRASH_TRIALS=$N $PY -m pytest -q -s -p no:cacheprovider 
   tests/integration/test_crash.py -k station_killed 2>/dev/null | tee "$OUT" | grep -E "^\.?trial [0-9]+ \(" || true
 grep -E "passed|failed" "$OUT" | tail -1
 grep -oE "answered [0-9]+, stored [0-9]+ distinct, duplicates [0-9]+, lost [0-9]+" "$OUT" | awk '
-  {a += $2; d += $7; l += $9; n++; if ($7 > m) m = $7}
+  {a += $2; d += $7; l += $9; n++; if ($7 + 0 > m) m = $7 + 0}
   END {printf "trials %d: answered %d, lost %d, duplicates %d (max %d in one trial, %.2f%% of answered)\n",
        n, a, l, d, m, a ? 100 * d / a : 0}'

@@ -412,7 +412,9 @@ void zs_gateway_handle(struct zs_http_req *r, void *ctx)
         reply_stopping(r);
         return;
     }
-    int get = strcmp(r->method, "GET") == 0, post_m = strcmp(r->method, "POST") == 0;
+    /* HEAD is GET without the body (the HTTP layer leaves it out). */
+    int get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0,
+        post_m = strcmp(r->method, "POST") == 0;
     struct zs_slice key;
     int ingest = path_prefix(r, "/ingest/", &key);
     if (ingest || path_prefix(r, "/flush/", &key)) {
@@ -429,7 +431,13 @@ void zs_gateway_handle(struct zs_http_req *r, void *ctx)
             handle_flush(w, r, t);
         return;
     }
-    if (path_prefix(r, "/health/", &key) && get) {
+    int get_route = path_eq(r, "/health") || path_eq(r, "/") || path_eq(r, "/openapi.json") ||
+                    path_eq(r, "/docs") || path_eq(r, "/redoc") || path_prefix(r, "/health/", &key);
+    if (get_route && !get) {
+        reply_error(r, 405, "use GET or HEAD", NULL, "Allow: GET, HEAD\r\n");
+        return;
+    }
+    if (path_prefix(r, "/health/", &key)) {
         const struct gw_table *t = find_table(g, key.ptr, key.len);
         if (t == NULL)
             not_found_table(r, key.ptr, key.len);

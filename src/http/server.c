@@ -26,6 +26,10 @@ struct hoff {
 
 /* Bytes kept from a client while one of its requests is parked, before reading stops. */
 #define PARKED_READ_MAX (64u * 1024)
+/* Pipelined requests answered from buffered input before the loop serves others. */
+#define PIPELINE_BATCH 64
+/* Response bytes queued for a client that does not read them: stop answering beyond. */
+#define WRITE_QUEUE_MAX (1u << 20)
 
 struct conn {
     uv_tcp_t tcp; /* handle.data = this */
@@ -41,16 +45,22 @@ struct conn {
     int keep_alive;
     int error_status; /* set by a callback that refused the request */
     int cl_count;     /* Content-Length headers seen */
-    int te_seen;
+    int te_seen, te_count;
+    const char *error_why; /* the reason of error_status, when the callback knows it */
     int last_was_value;
-    int reading;  /* uv_read_start in effect */
-    int peer_eof; /* the client half-closed while a request was parked */
+    int reading;         /* uv_read_start in effect */
+    int peer_eof;        /* the client half-closed while a request was parked */
+    int in_loop;         /* drain_input is running (a handler answering at once must not recurse) */
+    int resume;          /* buffered requests wait for the timer (0 ms) to go on */
+    int resume_on_write; /* ... or for the write queue to drain */
+    int is_head;         /* the request being answered is a HEAD: no body */
+    size_t in_off;       /* c->in[in_off..len) is not parsed yet */
     size_t nh;
     size_t url_off, url_len;
     struct hoff hoff[ZS_HTTP_MAX_HEADERS];
     struct zs_buf hdr; /* url and header bytes */
     struct zs_buf body;
-    struct zs_buf in; /* bytes read but not parsed yet (after a pause) */
+    struct zs_buf in; /* bytes read but not parsed yet (pipelined behind a request) */
     struct zs_http_req req;
     struct zs_buf *fake_out; /* fake transport (tests, fuzzing): writes land here */
 };
@@ -68,6 +78,8 @@ struct zs_http_server {
     int closing;
     int draining;
     uint16_t port;
+    uv_tcp_t spare; /* accepts (and closes) a connection when no memory is left for it */
+    int spare_busy;
     http_parser_settings settings;
     /*
      * One read buffer for every connection of this loop: libuv calls on_alloc and on_read
@@ -234,6 +246,9 @@ zs_rc zs_http_query_param(struct zs_slice q, const char *key, char *out, size_t 
 
 /* ---------------------------------------------------------------- writing */
 
+static void drain_input(struct conn *c);
+static void start_reading(struct conn *c);
+
 static void on_write(uv_write_t *w, int status)
 {
     struct wreq *r = (struct wreq *)w;
@@ -241,6 +256,11 @@ static void on_write(uv_write_t *w, int status)
     if (status < 0 || r->close_after)
         conn_close(c);
     zs_free(r);
+    if (!c->closing && c->resume_on_write &&
+        uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < WRITE_QUEUE_MAX / 2) {
+        c->resume_on_write = 0;
+        drain_input(c);
+    }
 }
 
 static void write_raw(struct conn *c, const char *head, size_t hlen, const void *body, size_t blen,
@@ -334,7 +354,8 @@ static void write_response(struct conn *c, int status, const char *ctype, const 
     if (close_after)
         p = ZS_PUT_LIT(p, "Connection: close\r\n");
     p = ZS_PUT_LIT(p, "\r\n");
-    write_raw(c, head, (size_t)(p - head), body, len, close_after);
+    /* HEAD: the same head (Content-Length of the body it would get), no body. */
+    write_raw(c, head, (size_t)(p - head), body, c->is_head ? 0 : len, close_after);
 }
 
 static void stop_reading(struct conn *c)
@@ -351,9 +372,18 @@ static void stop_reading(struct conn *c)
  */
 static void keep_unread(struct conn *c, const char *p, size_t n)
 {
+    if (c->in_off > 0 && c->in_off == c->in.len) { /* all parsed: start over */
+        c->in.len = 0;
+        c->in_off = 0;
+    } else if (c->in_off >= PARKED_READ_MAX && c->in_off * 2 > c->in.len) {
+        /* Mostly parsed: move the rest down (amortized, not once per request). */
+        memmove(c->in.data, c->in.data + c->in_off, c->in.len - c->in_off);
+        c->in.len -= c->in_off;
+        c->in_off = 0;
+    }
     if (zs_buf_append(&c->in, p, n) != ZS_OK)
         conn_close(c);
-    else if (c->in.len >= PARKED_READ_MAX)
+    else if (c->in.len - c->in_off >= PARKED_READ_MAX)
         stop_reading(c);
 }
 
@@ -386,8 +416,9 @@ static int on_message_begin(http_parser *p)
     c->url_off = c->url_len = 0;
     c->last_was_value = 0;
     c->cl_count = 0;
-    c->te_seen = 0;
+    c->te_seen = c->te_count = 0;
     c->error_status = 0;
+    c->error_why = NULL;
     arm_timer(c, c->srv->o.request_timeout_ms);
     return 0;
 }
@@ -450,6 +481,12 @@ static int on_headers_complete(http_parser *p)
     r->query = q ? (struct zs_slice){q + 1, r->target.len - r->path.len - 1}
                  : (struct zs_slice){r->target.ptr + r->target.len, 0};
     r->nheaders = c->nh;
+    c->is_head = p->method == HTTP_HEAD;
+    if (p->http_major != 1 || p->http_minor > 1) {
+        c->error_status = 400; /* HTTP/1.0 and 1.1 only */
+        c->error_why = "only HTTP/1.0 and HTTP/1.1 are served";
+        return -1;
+    }
     int expect_continue = 0;
     for (size_t i = 0; i < c->nh; i++) {
         struct zs_http_header *h = &r->headers[i];
@@ -468,6 +505,16 @@ static int on_headers_complete(http_parser *p)
             }
         } else if (slice_ieq(h->name, "transfer-encoding")) {
             c->te_seen = 1;
+            /* Only "chunked", exactly: a folded or listed value is where a proxy in front
+             * and this server could disagree about the framing (smuggling). */
+            struct zs_slice v = h->value;
+            while (v.len > 0 && (v.ptr[v.len - 1] == ' ' || v.ptr[v.len - 1] == '\t'))
+                v.len--;
+            if (!slice_ieq(v, "chunked") || c->te_count++ > 0) {
+                c->error_status = 400;
+                c->error_why = "Transfer-Encoding must be exactly \"chunked\", once";
+                return -1;
+            }
         } else if (slice_ieq(h->name, "expect")) {
             expect_continue = slice_ieq(h->value, "100-continue");
         }
@@ -522,6 +569,14 @@ static void on_handle_closed(uv_handle_t *h)
         zs_free(s);
 }
 
+static void on_spare_closed(uv_handle_t *h)
+{
+    struct zs_http_server *s = h->data;
+    s->spare_busy = 0;
+    if (--s->nalloc == 0 && s->closing && !s->listener_open)
+        zs_free(s);
+}
+
 static void on_listener_closed(uv_handle_t *h)
 {
     struct zs_http_server *s = h->data;
@@ -553,6 +608,12 @@ static void on_timer(uv_timer_t *t)
 {
     struct conn *c = t->data;
     uint64_t now = uv_now(c->srv->loop);
+    if (c->resume) { /* buffered requests go on (drain_input yielded to the loop) */
+        c->resume = 0;
+        uv_timer_start(&c->timer, on_timer, c->deadline > now ? c->deadline - now : 0, 0);
+        drain_input(c);
+        return;
+    }
     if (now < c->deadline) { /* moved later since it was armed */
         uv_timer_start(&c->timer, on_timer, c->deadline - now, 0);
         return;
@@ -582,8 +643,9 @@ static void parse_error(struct conn *c)
     enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
     if (status == 0)
         status = e == HPE_HEADER_OVERFLOW ? 431 : 400;
-    const char *why = status == 413   ? "request body too large"
-                      : status == 431 ? "request headers too large or too many"
+    const char *why = c->error_why != NULL ? c->error_why
+                      : status == 413      ? "request body too large"
+                      : status == 431      ? "request headers too large or too many"
                       : c->error_status == 400
                           ? "invalid header: bad name, repeated Content-Length, or "
                             "Content-Length with Transfer-Encoding"
@@ -591,25 +653,31 @@ static void parse_error(struct conn *c)
     refuse(c, status, why);
 }
 
-/* Feed buffered input to the parser until a request completes or the input runs out. */
+/* A request is complete: hand it to the handler (which answers now or later). */
+static void dispatch(struct conn *c)
+{
+    c->handler_owes = 1; /* the timer runs on: it does nothing while handled */
+    c->req.conn = c;
+    c->srv->fn(&c->req, c->srv->ctx);
+}
+
+/*
+ * Parse data (fresh from the socket, nothing buffered before it) until a request
+ * completes or the data runs out. The bytes after a complete request are kept in c->in;
+ * reading goes on while the handler holds the request (on_read keeps those bytes too):
+ * stopping and restarting costs two epoll_ctl calls per request.
+ */
 static void feed(struct conn *c, const char *data, size_t len)
 {
     size_t n = http_parser_execute(&c->parser, &c->srv->settings, data, len);
     enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
     if (e == HPE_PAUSED) {
-        /* A request is complete: keep the rest for after the response. */
         if (n < len) {
             keep_unread(c, data + n, len - n);
             if (c->closing)
                 return;
         }
-        c->handler_owes = 1; /* the timer runs on: it does nothing while handled */
-        c->req.conn = c;
-        c->srv->fn(&c->req, c->srv->ctx);
-        /*
-         * Reading goes on while the handler holds the request (on_read keeps the bytes):
-         * stopping and restarting costs two epoll_ctl calls per request.
-         */
+        dispatch(c);
         return;
     }
     if (e != HPE_OK) {
@@ -618,6 +686,66 @@ static void feed(struct conn *c, const char *data, size_t len)
     }
     if (c->parser.upgrade)
         refuse(c, 501, "protocol upgrade is not supported");
+}
+
+static int write_queue_full(struct conn *c)
+{
+    return c->fake_out == NULL &&
+           uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) >= WRITE_QUEUE_MAX;
+}
+
+/*
+ * Pipelined requests buffered in c->in, answered in a loop (at an offset: no copy per
+ * request, no recursion however many there are). It stops when a request is parked, the
+ * input runs out, PIPELINE_BATCH requests were served (the rest goes on from the timer, so
+ * one client cannot hold the loop), or the client does not read its answers (the rest goes
+ * on once the write queue drains). Reading restarts whenever nothing is owed or buffered.
+ */
+static void drain_input(struct conn *c)
+{
+    if (c->in_loop || c->closing)
+        return; /* a handler answered at once, inside the loop below: it goes on */
+    c->in_loop = 1;
+    for (int served = 0; !c->closing && c->state != C_HANDLING && c->in_off < c->in.len;) {
+        if (served == PIPELINE_BATCH && c->fake_out == NULL) {
+            c->resume = 1;
+            uv_timer_start(&c->timer, on_timer, 0, 0);
+            break;
+        }
+        if (write_queue_full(c)) {
+            c->resume_on_write = 1;
+            break;
+        }
+        if (c->state == C_IDLE)
+            arm_timer(c, c->srv->o.request_timeout_ms);
+        const char *data = (const char *)c->in.data + c->in_off;
+        size_t len = c->in.len - c->in_off;
+        size_t n = http_parser_execute(&c->parser, &c->srv->settings, data, len);
+        c->in_off += n;
+        enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+        if (e == HPE_PAUSED) {
+            served++;
+            dispatch(c);
+            continue;
+        }
+        if (e != HPE_OK) {
+            parse_error(c);
+            break;
+        }
+        if (c->parser.upgrade) {
+            refuse(c, 501, "protocol upgrade is not supported");
+            break;
+        }
+    }
+    c->in_loop = 0;
+    if (c->closing)
+        return;
+    if (c->in_off == c->in.len) {
+        c->in.len = 0;
+        c->in_off = 0;
+    }
+    if (c->state != C_HANDLING && c->in_off == c->in.len)
+        start_reading(c); /* always, once nothing is owed or buffered */
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -630,7 +758,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
     struct conn *c = st->data;
-    if (nread == UV_EOF && c->state == C_HANDLING) {
+    if (nread == UV_EOF && (c->state == C_HANDLING || c->in_off < c->in.len)) {
         /* Half-close with an answer owed: answer what was sent, then close. */
         stop_reading(c);
         c->peer_eof = 1;
@@ -642,7 +770,8 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == 0)
         return;
-    if (c->state == C_HANDLING) {
+    if (c->state == C_HANDLING || c->in_off < c->in.len) {
+        /* Behind a parked request, or behind buffered ones waiting for their turn. */
         keep_unread(c, buf->base, (size_t)nread);
         return;
     }
@@ -673,23 +802,16 @@ void zs_http_respond(struct zs_http_req *req, int status, const char *content_ty
         }
         return;
     }
-    int close_after =
-        !c->keep_alive || c->srv->closing || c->srv->draining || (c->peer_eof && c->in.len == 0);
+    int close_after = !c->keep_alive || c->srv->closing || c->srv->draining ||
+                      (c->peer_eof && c->in_off == c->in.len);
     write_response(c, status, content_type, body, len, extra_headers, close_after);
     if (close_after || c->closing)
         return;
     c->state = C_IDLE;
+    c->is_head = 0;
     http_parser_pause(&c->parser, 0);
     arm_timer(c, c->srv->o.idle_timeout_ms);
-    if (c->in.len > 0) {
-        struct zs_buf pending = c->in;
-        zs_buf_init(&c->in, pending.max);
-        feed(c, (const char *)pending.data, pending.len);
-        zs_buf_release(&pending);
-        if (c->state != C_IDLE || c->closing)
-            return;
-    }
-    start_reading(c);
+    drain_input(c); /* pipelined requests behind this one; then reading goes on */
 }
 
 static int peer_is_loopback(uv_tcp_t *t)
@@ -713,8 +835,20 @@ static void on_connection(uv_stream_t *ls, int status)
     if (status < 0)
         return;
     struct conn *c = zs_calloc(1, sizeof *c);
-    if (c == NULL)
+    if (c == NULL) {
+        /* Accept it anyway, and close it: a connection libuv offered and nobody accepted
+         * stops the listener until uv_accept is called. */
+        if (!s->spare_busy && uv_tcp_init(s->loop, &s->spare) == 0) {
+            s->spare_busy = 1;
+            s->spare.data = s;
+            if (uv_accept(ls, (uv_stream_t *)&s->spare) != 0)
+                zs_log(ZS_LOG_WARN, "http", "msg=\"accept failed\"");
+            s->nalloc++;
+            uv_close((uv_handle_t *)&s->spare, on_spare_closed);
+        }
+        zs_log(ZS_LOG_WARN, "http", "msg=\"out of memory: connection refused\"");
         return;
+    }
     uv_tcp_init(s->loop, &c->tcp);
     uv_timer_init(s->loop, &c->timer);
     c->tcp.data = c->timer.data = c;
@@ -917,8 +1051,10 @@ int zs_http__fake_feed(struct zs_http_fake *f, const uint8_t *p, size_t n)
     struct conn *c = f->c;
     if (c->closing)
         return -1;
-    if (c->state == C_HANDLING) {
+    if (c->state == C_HANDLING || c->in_off < c->in.len) {
         keep_unread(c, (const char *)p, n);
+        if (c->state != C_HANDLING)
+            drain_input(c);
         return c->closing ? -1 : 0;
     }
     if (n > 0)
