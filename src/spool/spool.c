@@ -30,7 +30,7 @@
 #include "spool/zs_spool.h"
 
 #define TICK_MS 20            /* the spool thread's period when nothing wakes it */
-#define CKPT_EVERY_MS 100     /* checkpoint at most this often */
+#define CKPT_EVERY_MS 20      /* checkpoint at most this often (a 20-byte pwrite, no sync) */
 #define READ_CHUNK (1u << 20) /* reads behind the in-memory path */
 
 enum cw_kind { CW_COMMIT, CW_ACK, CW_FLUSH };
