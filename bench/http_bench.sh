@@ -15,15 +15,8 @@ cd "$(dirname "$0")/.."
 SECS=${1:-10}
 SOAK=${2:-0}
 ROUNDS=${3:-3}
-B=build/release
-command -v wrk > /dev/null || { echo "wrk is not installed (Debian package wrk)" >&2; exit 1; }
-cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF > /dev/null
-cmake --build $B -j"$(nproc)" > /dev/null
-ulimit -n "$(ulimit -Hn)" || true
-TMP=$(mktemp -d)
 . bench/lib.sh
-cleanup() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2> /dev/null || true; done; wait 2> /dev/null || true; rm -rf "$TMP"; }
-trap cleanup EXIT
+bench_setup
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
   "$(uname -r), wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}')"

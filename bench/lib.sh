@@ -1,6 +1,17 @@
 # Shared by bench/http_bench.sh and bench/spool_bench.sh (sourced, not run).
-# Needs: SECS, TMP (a temp dir), B (the build dir). Sets PORT and SERVER_PID.
+# bench_setup builds the release tree and makes TMP (removed, with every server started,
+# at exit); start_pair / start_ceiling set PORT and SERVER_PID; run_wrk needs SECS.
 PIDS=()
+B=build/release
+
+bench_setup() {
+  command -v wrk > /dev/null || { echo "wrk is not installed (Debian package wrk)" >&2; exit 1; }
+  cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF > /dev/null
+  cmake --build $B -j"$(nproc)" > /dev/null
+  ulimit -n "$(ulimit -Hn)" || true
+  TMP=$(mktemp -d)
+  trap 'for p in "${PIDS[@]}"; do kill -TERM "$p" 2> /dev/null || true; done; wait 2> /dev/null || true; rm -rf "$TMP"' EXIT
+}
 HZ=$(getconf CLK_TCK)
 
 ready() { # FILE KEY: wait (bounded) for "READY ... KEY=PORT", print PORT

@@ -1184,6 +1184,20 @@ static void *spool_thread(void *arg)
 
 /* ---------------------------------------------------------------- submit / flush */
 
+/* Room for one more entry in the pending commit list. Under t->lock. */
+static zs_rc cw_reserve(struct zs_spool_table *t)
+{
+    if (t->ncw < t->cwcap)
+        return ZS_OK;
+    size_t cap = t->cwcap ? t->cwcap * 2 : 256;
+    struct cwait *v = zs_realloc(t->cw, cap * sizeof *v);
+    if (v == NULL)
+        return ZS_ENOMEM;
+    t->cw = v;
+    t->cwcap = cap;
+    return ZS_OK;
+}
+
 zs_rc zs_spool_submit(struct zs_spool_table *t, const void *rec, size_t len, bool wait_ack,
                       zs_spool_done_fn fn, void *ctx, uint64_t *out_seq)
 {
@@ -1226,15 +1240,8 @@ zs_rc zs_spool_submit(struct zs_spool_table *t, const void *rec, size_t len, boo
     pthread_mutex_lock(&t->lock);
     if (t->pend.len + ZS_SEG_FRAME + len > sp->o.max_pending_bytes) {
         rc = ZS_EAGAIN;
-    } else if (t->ncw == t->cwcap) {
-        size_t cap = t->cwcap ? t->cwcap * 2 : 256;
-        struct cwait *v = zs_realloc(t->cw, cap * sizeof *v);
-        if (v == NULL)
-            rc = ZS_ENOMEM;
-        else {
-            t->cw = v;
-            t->cwcap = cap;
-        }
+    } else {
+        rc = cw_reserve(t);
     }
     if (rc == ZS_OK && (rc = zs_buf_append(&t->pend, head, sizeof head)) == ZS_OK &&
         (rc = zs_buf_append(&t->pend, rec, len)) != ZS_OK)
@@ -1276,16 +1283,7 @@ zs_rc zs_spool_flush(struct zs_spool_table *t, uint32_t timeout_ms, zs_spool_don
     }
     zs_rc rc = ZS_OK;
     pthread_mutex_lock(&t->lock);
-    if (t->ncw == t->cwcap) {
-        size_t cap = t->cwcap ? t->cwcap * 2 : 256;
-        struct cwait *v = zs_realloc(t->cw, cap * sizeof *v);
-        if (v == NULL)
-            rc = ZS_ENOMEM;
-        else {
-            t->cw = v;
-            t->cwcap = cap;
-        }
-    }
+    rc = cw_reserve(t);
     if (rc == ZS_OK) {
         t->cw[t->ncw++] = (struct cwait){CW_FLUSH, fn, ctx, timeout_ms};
         atomic_store(&t->pend_urgent, 1);
