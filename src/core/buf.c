@@ -101,3 +101,51 @@ char *zs_put_u64(char *p, uint64_t v)
     } while (v != 0);
     return zs_put(p, tmp + i, sizeof tmp - i);
 }
+
+zs_rc zs_buf_json_str(struct zs_buf *b, const void *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const uint8_t *p = s;
+    zs_rc rc = zs_buf_append(b, "\"", 1);
+    for (size_t i = 0; i < n && rc == ZS_OK; i++) {
+        uint8_t c = p[i];
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            rc = zs_buf_append(b, e, 2);
+        } else if (c < 0x20) {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            rc = zs_buf_append(b, e, 6);
+        } else {
+            rc = zs_buf_append(b, &p[i], 1);
+        }
+    }
+    return rc == ZS_OK ? zs_buf_append(b, "\"", 1) : rc;
+}
+
+zs_rc zs_buf_base64(struct zs_buf *b, const void *in, size_t n)
+{
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const uint8_t *p = in;
+    zs_rc rc = zs_buf_reserve(b, (n + 2) / 3 * 4 + 1);
+    if (rc != ZS_OK)
+        return rc;
+    char *o = (char *)b->data + b->len;
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        *o++ = t[v >> 18];
+        *o++ = t[(v >> 12) & 63];
+        *o++ = t[(v >> 6) & 63];
+        *o++ = t[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+        *o++ = t[v >> 18];
+        *o++ = t[(v >> 12) & 63];
+        *o++ = i + 1 < n ? t[(v >> 6) & 63] : '=';
+        *o++ = '=';
+    }
+    *o = '\0';
+    b->len = (size_t)(o - (char *)b->data);
+    return ZS_OK;
+}

@@ -42,6 +42,14 @@ ZS_MUST_CHECK zs_rc zs_buf_puts(struct zs_buf *b, const char *s);
 /* Append printf-formatted text (no NUL counted). Same returns as zs_buf_append. */
 ZS_MUST_CHECK zs_rc zs_buf_printf(struct zs_buf *b, const char *fmt, ...) ZS_PRINTF(2, 3);
 
+/* Append s[0..n) as a JSON string: quoted, '"' '\\' and control bytes escaped (other
+ * bytes as they are). Same returns as zs_buf_append; on error b may hold part of it. */
+ZS_MUST_CHECK zs_rc zs_buf_json_str(struct zs_buf *b, const void *s, size_t n);
+
+/* Append the standard base64 (with '=' padding) of p[0..n), NUL-terminated (the NUL not
+ * counted in len). Same returns as zs_buf_append; on error b is unchanged. */
+ZS_MUST_CHECK zs_rc zs_buf_base64(struct zs_buf *b, const void *p, size_t n);
+
 /* Ensure data[len] == '\0' (not counted in len) and return data as a C string. NULL on error. */
 const char *zs_buf_cstr(struct zs_buf *b);
 

@@ -76,37 +76,12 @@ static int next_field(struct rd *r, struct wf *f)
     }
 }
 
-static zs_rc put_str(struct zs_buf *b, const uint8_t *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    zs_rc rc = zs_buf_puts(b, "\"");
-    for (size_t i = 0; i < n && rc == ZS_OK; i++) {
-        uint8_t c = s[i];
-        if (c == '"' || c == '\\') {
-            char e[3] = {'\\', (char)c, 0};
-            rc = zs_buf_puts(b, e);
-        } else if (c < 0x20) {
-            char e[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-            rc = zs_buf_puts(b, e);
-        } else {
-            rc = zs_buf_append(b, &s[i], 1);
-        }
-    }
-    return rc == ZS_OK ? zs_buf_puts(b, "\"") : rc;
-}
-
 static zs_rc put_base64(struct zs_buf *b, const uint8_t *p, size_t n)
 {
-    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    zs_rc rc = zs_buf_puts(b, "\"");
-    for (size_t i = 0; i < n && rc == ZS_OK; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
-                     (i + 2 < n ? p[i + 2] : 0);
-        char q[5] = {t[v >> 18], t[(v >> 12) & 63], i + 1 < n ? t[(v >> 6) & 63] : '=',
-                     i + 2 < n ? t[v & 63] : '=', 0};
-        rc = zs_buf_puts(b, q);
-    }
-    return rc == ZS_OK ? zs_buf_puts(b, "\"") : rc;
+    zs_rc rc = zs_buf_append(b, "\"", 1);
+    if (rc == ZS_OK)
+        rc = zs_buf_base64(b, p, n);
+    return rc == ZS_OK ? zs_buf_append(b, "\"", 1) : rc;
 }
 
 /* Days since 1970-01-01 → y, m, d (proleptic Gregorian; H. Hinnant's civil_from_days). */
@@ -214,7 +189,7 @@ static zs_rc put_scalar(struct zs_buf *b, const struct zs_type *t, const struct 
         return zs_buf_puts(b, f->v ? "true" : "false");
     case ZS_TYPE_STRING:
     case ZS_TYPE_DECIMAL: /* decimal text: a string keeps every digit */
-        return put_str(b, f->data, f->len);
+        return zs_buf_json_str(b, f->data, f->len);
     case ZS_TYPE_BINARY:
         return put_base64(b, f->data, f->len);
     case ZS_TYPE_VARIANT: /* JSON text as the transcoder wrote it */
@@ -322,7 +297,8 @@ static zs_rc put_map(struct zs_buf *b, const struct zs_field *fd, const uint8_t 
         if (rc == ZS_OK && (rc = zs_buf_puts(b, first ? "" : ",")) == ZS_OK) {
             /* Keys are JSON strings: string-typed keys are already quoted. */
             int quoted = key.len > 0 && key.data[0] == '"';
-            rc = quoted ? zs_buf_append(b, key.data, key.len) : put_str(b, key.data, key.len);
+            rc = quoted ? zs_buf_append(b, key.data, key.len)
+                        : zs_buf_json_str(b, key.data, key.len);
         }
         first = 0;
         if (rc == ZS_OK)
@@ -366,7 +342,7 @@ static zs_rc put_message(struct zs_buf *b, const struct zs_struct *st, const uin
         rc = zs_buf_puts(b, first ? "" : ",");
         first = 0;
         if (rc == ZS_OK)
-            rc = put_str(b, (const uint8_t *)fd->name, fd->name_len);
+            rc = zs_buf_json_str(b, (const uint8_t *)fd->name, fd->name_len);
         if (rc == ZS_OK)
             rc = zs_buf_puts(b, ":");
         if (rc != ZS_OK)

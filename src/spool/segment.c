@@ -177,30 +177,3 @@ int zs_spool_table_dirname_parse(const char *dir, char *out, size_t cap)
     out[o] = '\0';
     return o > 0 ? 0 : -1;
 }
-
-zs_rc zs_spool_base64(const uint8_t *p, size_t n, struct zs_buf *out)
-{
-    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    zs_rc rc = zs_buf_reserve(out, (n + 2) / 3 * 4 + 1);
-    if (rc != ZS_OK)
-        return rc;
-    char *o = (char *)out->data + out->len;
-    size_t i = 0;
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        *o++ = t[v >> 18];
-        *o++ = t[(v >> 12) & 63];
-        *o++ = t[(v >> 6) & 63];
-        *o++ = t[v & 63];
-    }
-    if (i < n) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
-        *o++ = t[v >> 18];
-        *o++ = t[(v >> 12) & 63];
-        *o++ = i + 1 < n ? t[(v >> 6) & 63] : '=';
-        *o++ = '=';
-    }
-    *o = '\0';
-    out->len = (size_t)(o - (char *)out->data);
-    return ZS_OK;
-}

@@ -92,7 +92,6 @@ struct zs_spool_table {
     char *dir; /* DIR/tables/<enc> (disk mode) */
     struct variant *vars;
     size_t nvars;
-    int configured;
 
     pthread_mutex_t lock; /* --- appends */
     struct zs_buf pend;   /* framed records waiting for the spool thread */
@@ -125,7 +124,7 @@ struct zs_spool_table {
     struct agemark *ages;
     size_t nages, agecap, agehead;
 
-    atomic_ullong accepted, committed, disk_bytes, replayed, dead, given_up, commit_failures;
+    atomic_ullong accepted, disk_bytes, replayed, dead, given_up, commit_failures;
     atomic_ullong syncs, groups; /* fdatasync calls on segments; commit groups written */
     atomic_ullong mem_seq, nsegs_pub;
     atomic_llong oldest_start_ms; /* disk mode at start: creation of the oldest segment */
@@ -443,27 +442,6 @@ static void deadletter_queue(struct zs_spool_table *t, uint64_t seq, const void 
     atomic_store(&sp->kick, 1);
 }
 
-static void json_escape(struct zs_buf *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    zs_rc rc = zs_buf_puts(b, "\"");
-    for (size_t i = 0; i < n && rc == ZS_OK; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char e[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-        if (c == '"' || c == '\\') {
-            char q[3] = {'\\', (char)c, 0};
-            rc = zs_buf_puts(b, q);
-        } else if (c < 0x20) {
-            rc = zs_buf_puts(b, e);
-        } else {
-            rc = zs_buf_append(b, &s[i], 1);
-        }
-    }
-    if (rc == ZS_OK)
-        rc = zs_buf_puts(b, "\"");
-    (void)rc; /* a line that does not fit is cut; the record is in record_base64 */
-}
-
 /* One dead letter as a JSON line (docs/SPOOL.md). */
 static zs_rc deadletter_line(const struct deadletter *d, zs_spool_decode_fn decode,
                              const void *decode_ctx, struct zs_buf *b)
@@ -476,12 +454,14 @@ static zs_rc deadletter_line(const struct deadletter *d, zs_spool_decode_fn deco
     zs_rc rc = zs_buf_printf(b, "{\"time\":\"%s.%03dZ\",\"table\":", ts, (int)(d->wall_ms % 1000));
     if (rc != ZS_OK)
         return rc;
-    json_escape(b, d->table, strlen(d->table));
+    if ((rc = zs_buf_json_str(b, d->table, strlen(d->table))) != ZS_OK)
+        return rc;
     rc = zs_buf_printf(b, ",\"seq\":%" PRIu64 ",\"status\":\"%s\",\"message\":", d->seq,
                        zs_rc_str(d->rc));
     if (rc != ZS_OK)
         return rc;
-    json_escape(b, d->reason, strlen(d->reason));
+    if ((rc = zs_buf_json_str(b, d->reason, strlen(d->reason))) != ZS_OK)
+        return rc;
     if (d->json) { /* the record is JSON text already */
         rc = zs_buf_puts(b, ",\"record\":") == ZS_OK ? zs_buf_append(b, d->rec, d->len) : ZS_ENOMEM;
     } else if (decode != NULL) {
@@ -493,7 +473,7 @@ static zs_rc deadletter_line(const struct deadletter *d, zs_spool_decode_fn deco
     if (rc == ZS_OK)
         rc = zs_buf_puts(b, ",\"record_base64\":\"");
     if (rc == ZS_OK)
-        rc = zs_spool_base64(d->rec, d->len, b);
+        rc = zs_buf_base64(b, d->rec, d->len);
     if (rc == ZS_OK)
         rc = zs_buf_puts(b, "\"}\n");
     return rc;
@@ -956,7 +936,6 @@ static int commit_table(struct zs_spool_table *t)
     }
     t->next_seq += nrec;
     atomic_fetch_add(&t->disk_bytes, t->wbuf.len);
-    atomic_store(&t->committed, t->next_seq - 1);
     atomic_store(&t->accepted, t->next_seq - 1);
     pthread_mutex_lock(&t->ack_lock);
     age_push(t, t->next_seq, zs_wall_ms());
@@ -1620,7 +1599,6 @@ static zs_rc table_recover(struct zs_spool *sp, struct zs_spool_table *t, int wa
     uint64_t pending = t->next_seq - 1 - frontier;
     atomic_store(&t->replayed, pending);
     atomic_store(&t->accepted, t->next_seq - 1);
-    atomic_store(&t->committed, t->next_seq - 1);
     uint64_t bytes = 0;
     for (size_t i = 0; i < t->nsegs; i++)
         bytes += t->segs[i].size;
@@ -1777,7 +1755,6 @@ zs_rc zs_spool_table_add(struct zs_spool *sp, const char *name, int record_type,
                          struct zs_spool_table **out, struct zs_err *err)
 {
     struct zs_spool_table *t = table_new(sp, name);
-    t->configured = 1;
     variant_find(t, record_type, desc, desc_len); /* variant 0: the current descriptor */
     sp->nconfigured = sp->ntables;
     zs_rc rc = ZS_OK;

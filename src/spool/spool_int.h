@@ -80,9 +80,6 @@ void zs_spool_table_dirname(const char *table, char *out, size_t cap);
 /* The inverse; 0 ok, -1 malformed. */
 int zs_spool_table_dirname_parse(const char *dir, char *out, size_t cap);
 
-/* Standard base64 of p into out (NUL-terminated). */
-ZS_MUST_CHECK zs_rc zs_spool_base64(const uint8_t *p, size_t n, struct zs_buf *out);
-
 /* Little-endian helpers. */
 static inline void zs_le32(uint8_t *p, uint32_t v)
 {

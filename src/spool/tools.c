@@ -170,7 +170,7 @@ static void dump_one(void *ctx, uint64_t seq, const uint8_t *rec, size_t len, in
 {
     struct dump_ctx *dc = ctx;
     dc->b64.len = 0;
-    if (zs_spool_base64(rec, len, &dc->b64) != ZS_OK)
+    if (zs_buf_base64(&dc->b64, rec, len) != ZS_OK)
         return;
     fprintf(dc->out, "{\"seq\":%" PRIu64, seq);
     dc->json.len = 0;

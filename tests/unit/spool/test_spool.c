@@ -359,8 +359,17 @@ static void test_names(void **state)
     assert_int_equal(zs_spool_table_dirname_parse("a/b", back, sizeof back), -1);
     struct zs_buf b;
     zs_buf_init(&b, 100);
-    assert_rc(zs_spool_base64((const uint8_t *)"ab", 2, &b), ZS_OK);
+    assert_rc(zs_buf_base64(&b, "ab", 2), ZS_OK);
     assert_string_equal((char *)b.data, "YWI=");
+    b.len = 0; /* every padding case, and a JSON string with what must be escaped */
+    assert_rc(zs_buf_base64(&b, "", 0), ZS_OK);
+    assert_rc(zs_buf_base64(&b, "a", 1), ZS_OK);
+    assert_rc(zs_buf_base64(&b, "abc", 3), ZS_OK);
+    assert_string_equal((char *)b.data, "YQ==YWJj");
+    b.len = 0;
+    assert_rc(zs_buf_json_str(&b, "a\"b\\c\n\x01\xc3\xa9", 9), ZS_OK);
+    assert_int_equal(b.len, 23);
+    assert_memory_equal(b.data, "\"a\\\"b\\\\c\\u000a\\u0001\xc3\xa9\"", b.len);
     zs_buf_release(&b);
 }
 
