@@ -372,14 +372,21 @@ static void handle_ingest(struct zs_gateway_worker *w, struct zs_http_req *r,
     const void *rec =
         t->cfg->record_type == ZS_RECORD_JSON ? (const void *)r->body.ptr : w->rec.data;
     size_t len = t->cfg->record_type == ZS_RECORD_JSON ? r->body.len : w->rec.len;
-    struct parked *p = zs_xcalloc(1, sizeof *p);
-    *p = (struct parked){.w = w, .req = r, .kind = PARK_INGEST, .t = t, .wait = wait};
+    /* Parked unless the spool accepts it at once (memory mode, no wait): no allocation
+     * per request on that path. */
+    struct parked *p = NULL;
+    if (wait || zs_spool_mode(g->sp) == ZS_SPOOL_DISK) {
+        p = zs_xcalloc(1, sizeof *p);
+        *p = (struct parked){.w = w, .req = r, .kind = PARK_INGEST, .t = t, .wait = wait};
+        atomic_fetch_add(&g->parked, 1);
+    }
     uint64_t seq = 0;
-    atomic_fetch_add(&g->parked, 1);
-    rc = zs_spool_submit(t->st, rec, len, wait, on_parked_done, p, &seq);
+    rc = zs_spool_submit(t->st, rec, len, wait, p ? on_parked_done : NULL, p, &seq);
     if (rc != ZS_OK || seq != 0) { /* refused, or accepted at once (memory mode) */
-        atomic_fetch_sub(&g->parked, 1);
-        free(p);
+        if (p != NULL) {
+            atomic_fetch_sub(&g->parked, 1);
+            free(p);
+        }
         if (rc != ZS_OK)
             reply_refused(r, t, rc);
         else

@@ -128,7 +128,7 @@ ZS_MUST_CHECK zs_rc zs_spool_start(struct zs_spool *sp, struct zs_err *err);
  * Accept one encoded record (copied before return). wait_ack: fn reports when the sink
  * acknowledged it (200); else when it is committed (disk: after the fdatasync covering
  * it) (202). *out_seq: 0 when fn runs later; in memory mode without wait_ack the record is
- * accepted at once, *out_seq is its sequence number and fn never runs.
+ * accepted at once, *out_seq is its sequence number and fn never runs (it may be NULL).
  * Returns ZS_EAGAIN (too many records waiting to be written or sent: 429), ZS_EUNAVAIL
  * (spool full or upstream failing: 503), ZS_ELIMIT (too large), ZS_ECANCELED (stopping),
  * ZS_ENOMEM; fn never runs then. Thread: any.
