@@ -15,23 +15,16 @@ import json
 import os
 import random
 import signal
-import socket
 import threading
 import time
 
 import pytest
 
 from conftest import EMULATOR, Proc, TIMEOUT_MULT, VALGRIND, Station
-from test_gateway import T1, write_setup
+from test_gateway import T1, free_port, write_setup
 
 TRIALS = int(os.environ.get("ZS_CRASH_TRIALS", "5"))
 CONNS, WAITING = 16, 4
-
-
-def free_port():
-    with socket.socket() as so:
-        so.bind(("127.0.0.1", 0))
-        return so.getsockname()[1]
 
 
 class Load:

@@ -6,18 +6,13 @@ import time
 
 import pytest
 
-from conftest import Station, TIMEOUT_MULT, VALGRIND
-from test_gateway import write_setup
+from conftest import TIMEOUT_MULT, VALGRIND
+from test_gateway import env  # noqa: F401 (a fixture)
 
 
 @pytest.fixture
-def station(tmp_path, emulator_factory):
-    write_setup(tmp_path, 1, 1)
-    e = emulator_factory("--catalog", str(tmp_path / "catalog.json"))
-    write_setup(tmp_path, e.grpc_port, e.http_port)
-    s = Station(tmp_path / "config.json", tmp_path / ".env")
-    yield s
-    s.stop()
+def station(env):
+    return env()[1]
 
 
 def connect(s):

@@ -1,54 +1,34 @@
 """What an operator meets: port ownership, signals, JSON logs, the credentials check."""
 import json
-import os
 import signal
-import socket
 import subprocess
 import time
 
 from conftest import EMULATOR, STATION, Proc, Station, TIMEOUT_MULT, VALGRIND
-from test_gateway import write_setup
+from test_gateway import env, free_port, write_setup  # noqa: F401 (env is a fixture)
 
 
-def free_port():
-    with socket.socket() as so:
-        so.bind(("127.0.0.1", 0))
-        return so.getsockname()[1]
-
-
-def test_second_station_on_the_same_port_is_refused(tmp_path, emulator_factory):
-    write_setup(tmp_path, 1, 1)
-    e = emulator_factory("--catalog", str(tmp_path / "catalog.json"))
-    write_setup(tmp_path, e.grpc_port, e.http_port)
+def test_second_station_on_the_same_port_is_refused(tmp_path, env):
     port = free_port()
-    s = Station(tmp_path / "config.json", tmp_path / ".env", "--port", str(port))
-    try:
-        p = subprocess.run(VALGRIND + [STATION, "--config", str(tmp_path / "config.json"),
-                                       "--env-file", str(tmp_path / ".env"), "--host",
-                                       "127.0.0.1", "--port", str(port), "--spool-dir",
-                                       str(tmp_path / "other-spool")],
-                           capture_output=True, text=True, timeout=60 * TIMEOUT_MULT)
-        assert p.returncode == 1 and "READY" not in p.stdout
-        assert "127.0.0.1:%d" % port in p.stderr and "another process" in p.stderr, p.stderr
-        # The first one still has all the traffic.
-        assert s.request("GET", "/health")[0] == 200
-    finally:
-        s.stop()
+    e, s = env(station_args=("--port", str(port)))
+    p = subprocess.run(VALGRIND + [STATION, "--config", str(tmp_path / "config.json"),
+                                   "--env-file", str(tmp_path / ".env"), "--host", "127.0.0.1",
+                                   "--port", str(port), "--spool-dir",
+                                   str(tmp_path / "other-spool")],
+                       capture_output=True, text=True, timeout=60 * TIMEOUT_MULT)
+    assert p.returncode == 1 and "READY" not in p.stdout
+    assert "127.0.0.1:%d" % port in p.stderr and "another process" in p.stderr, p.stderr
+    # The first one still has all the traffic.
+    assert s.request("GET", "/health")[0] == 200
 
 
-def test_second_station_on_the_same_spool_is_refused(tmp_path, emulator_factory):
-    write_setup(tmp_path, 1, 1)
-    e = emulator_factory("--catalog", str(tmp_path / "catalog.json"))
-    write_setup(tmp_path, e.grpc_port, e.http_port)
-    s = Station(tmp_path / "config.json", tmp_path / ".env")
-    try:
-        p = subprocess.run([STATION, "--config", str(tmp_path / "config.json"), "--env-file",
-                            str(tmp_path / ".env"), "--host", "127.0.0.1", "--port", "0"],
-                           capture_output=True, text=True, timeout=60)
-        assert p.returncode == 1 and "in use by another station" in p.stderr, p.stderr
-        assert str(tmp_path / "spool") in p.stderr
-    finally:
-        s.stop()
+def test_second_station_on_the_same_spool_is_refused(tmp_path, env):
+    e, s = env()
+    p = subprocess.run([STATION, "--config", str(tmp_path / "config.json"), "--env-file",
+                        str(tmp_path / ".env"), "--host", "127.0.0.1", "--port", "0"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and "in use by another station" in p.stderr, p.stderr
+    assert str(tmp_path / "spool") in p.stderr
 
 
 def test_second_emulator_on_the_same_ports_is_refused(tmp_path):
@@ -68,11 +48,8 @@ def test_second_emulator_on_the_same_ports_is_refused(tmp_path):
         first.stop()
 
 
-def test_sighup_is_not_fatal_and_json_logs_have_fields(tmp_path, emulator_factory):
-    write_setup(tmp_path, 1, 1)
-    e = emulator_factory("--catalog", str(tmp_path / "catalog.json"))
-    write_setup(tmp_path, e.grpc_port, e.http_port)
-    s = Station(tmp_path / "config.json", tmp_path / ".env", "--log-format", "json")
+def test_sighup_is_not_fatal_and_json_logs_have_fields(env):
+    e, s = env(station_args=("--log-format", "json"))
     assert s.request("POST", "/ingest/station_one?wait_for_ack=true", {"temp": 1})[0] == 200
     for _ in range(3):
         s.proc.p.send_signal(signal.SIGHUP)
@@ -97,7 +74,6 @@ def test_health_is_unhealthy_without_credentials(tmp_path, emulator_factory):
     e = emulator_factory("--catalog", str(tmp_path / "catalog.json"))
     write_setup(tmp_path, e.grpc_port, e.http_port)
     (tmp_path / "empty.env").write_text("")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
     s = Station(tmp_path / "config.json", tmp_path / "empty.env")
     try:
         code, h, hdr = s.request("GET", "/health")
@@ -105,4 +81,3 @@ def test_health_is_unhealthy_without_credentials(tmp_path, emulator_factory):
         assert any("no credentials" in r for r in h["reasons"])
     finally:
         s.stop()
-    assert env is not None
