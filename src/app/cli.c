@@ -229,7 +229,8 @@ int zs_cli_parse(int argc, char **argv, const char *cmd, unsigned mask, int min_
     }
     if (a->config == NULL)
         a->config = getenv("ZEROBUS_STATION_CONFIG");
-    if (a->config == NULL || a->config[0] == '\0')
+    a->config_given = a->config != NULL && a->config[0] != '\0';
+    if (!a->config_given)
         a->config = "config.json";
     return 0;
 }

@@ -24,6 +24,7 @@ enum {
 
 struct zs_cli {
     const char *config, *env_file;
+    bool config_given; /* --config or $ZEROBUS_STATION_CONFIG, not the config.json fallback */
     /* serve */
     const char *host, *local, *spool_dir;
     long port, workers, shutdown_ms;

@@ -660,14 +660,11 @@ static int cmd_spool(int argc, char **argv)
                         "Try 'zerobus-station spool --help'.\n");
         return EXIT_USAGE;
     }
-    int explicit_config = 0;
-    for (int i = 1; i < argc; i++)
-        explicit_config |= strncmp(argv[i], "--config", 8) == 0;
     /* The configuration names the directory (unless --spool-dir) and decodes the records
      * for dump; without --config, dump works without it (records in base64). */
     char path[4096];
     struct zs_config *c = NULL;
-    if (dir == NULL || (dump && explicit_config)) {
+    if (dir == NULL || (dump && a.config_given)) {
         if ((c = load(&a)) == NULL)
             return 1;
         if (dir == NULL) {
