@@ -1,7 +1,8 @@
 /*
  * Fuzz the HTTP connection state machine through its fake transport: byte 0 seeds where
- * the rest is split into reads. The handler answers at once, or (path "/d") holds the
- * request and answers before the next read, so pipelined requests wait behind it.
+ * the rest is split into reads, and when the client stops and starts reading its answers
+ * (the transport holds them as unsent). The handler answers at once, or (path "/d") holds
+ * the request and answers before the next read, so pipelined requests wait behind it.
  * Checks: every response is a well-formed status line, at most one final response (and one
  * 100 Continue) per request handled plus one refusal, every request handled is answered
  * (pipelined ones behind a held request too), and nothing crashes or leaks.
@@ -65,6 +66,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t n = 1 + (seed >> 16) % 64;
         if (n > size - pos)
             n = size - pos;
+        if (((seed >> 8) & 7) == 0)
+            zs_http__fake_hold(f);
+        else if (((seed >> 8) & 7) == 1)
+            zs_http__fake_release(f);
         if (held != NULL) {
             struct zs_http_req *r = held;
             held = NULL;
@@ -74,7 +79,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         pos += n;
     }
-    /* Answering a held request lets the next buffered one through, which may be held too. */
+    /* Answering a held request lets the next buffered one through, which may be held too;
+     * reading the answers lets the rest of the pipeline through. */
+    zs_http__fake_release(f);
     while (held != NULL) {
         struct zs_http_req *r = held;
         held = NULL;

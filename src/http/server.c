@@ -2,7 +2,6 @@
  * HTTP/1.1 server: libuv for I/O and timers, http-parser for the protocol.
  * See zs_http.h for the contract. Thread: everything here runs on the server's loop.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <http_parser.h>
 #include <netinet/in.h>
@@ -15,10 +14,19 @@
 
 #include "core/zs_log.h"
 #include "core/zs_mem.h"
+#include "http/chunked.h"
 #include "http/http_int.h"
 #include "http/zs_http.h"
 
 enum conn_state { C_IDLE, C_READING, C_HANDLING };
+
+enum head_state {
+    H_BEFORE, /* empty lines before the request line (skipped, as http-parser does) */
+    H_LINE,   /* inside a line */
+    H_LF,     /* at the start of a line */
+    H_CR,     /* a CR at the start of a line: the head ends with its LF */
+    H_DONE    /* the head is over: the body is not scanned */
+};
 
 struct hoff {
     size_t name_off, name_len, value_off, value_len;
@@ -32,14 +40,14 @@ struct hoff {
 #define WRITE_QUEUE_MAX (1u << 20)
 
 struct conn {
-    uv_tcp_t tcp; /* handle.data = this */
+    struct zs_http_io *io; /* the transport: owned, closed by conn_close */
     uv_timer_t timer;
     uint64_t deadline; /* loop time of the current request or idle deadline */
     struct zs_http_server *srv;
     struct conn *prev, *next;
     http_parser parser;
     enum conn_state state;
-    int handles;      /* open libuv handles (tcp, timer) */
+    int handles;      /* open handles: the transport and the timer */
     int closing;      /* close started */
     int handler_owes; /* a handler holds req: free only after zs_http_respond */
     int keep_alive;
@@ -48,7 +56,12 @@ struct conn {
     int te_seen, te_count;
     const char *error_why; /* the reason of error_status, when the callback knows it */
     int last_was_value;
-    int reading;         /* uv_read_start in effect */
+    int reading;         /* the transport delivers bytes */
+    int close_when_sent; /* the answer asked for a close: once the transport has sent it */
+    int head;            /* where head_scan is in the request head (enum head_state) */
+    int chunked;         /* the request's body is chunked: the decoder reads it */
+    int in_chunks;       /* ... and is reading it now */
+    struct zs_chunked chunks;
     int peer_eof;        /* the client half-closed while a request was parked */
     int in_loop;         /* drain_input is running (a handler answering at once must not recurse) */
     int resume;          /* buffered requests wait for the timer (0 ms) to go on */
@@ -62,7 +75,6 @@ struct conn {
     struct zs_buf body;
     struct zs_buf in; /* bytes read but not parsed yet (pipelined behind a request) */
     struct zs_http_req req;
-    struct zs_buf *fake_out; /* fake transport (tests, fuzzing): writes land here */
 };
 
 struct zs_http_server {
@@ -82,19 +94,11 @@ struct zs_http_server {
     int spare_busy;
     http_parser_settings settings;
     /*
-     * One read buffer for every connection of this loop: libuv calls on_alloc and on_read
-     * back to back, and the parser callbacks copy what they keep (hdr, body, in). A
+     * One read buffer for every TCP connection of this loop: libuv calls on_alloc and
+     * on_read back to back, and the parser callbacks copy what they keep (hdr, body, in). A
      * 16 KiB buffer per connection made 2,000 connections touch 32 MiB.
      */
     char rbuf[65536];
-};
-
-struct wreq {
-    uv_write_t w;
-    struct conn *c;
-    int close_after;
-    size_t len;
-    char data[];
 };
 
 static void conn_close(struct conn *c);
@@ -170,14 +174,6 @@ static const char *http_date(size_t *len)
     return text;
 }
 
-static int is_tchar(unsigned char ch)
-{
-    /* RFC 9110 token characters. */
-    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
-        return 1;
-    return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
-}
-
 static int slice_ieq(struct zs_slice s, const char *lit)
 {
     size_t n = strlen(lit);
@@ -249,72 +245,24 @@ zs_rc zs_http_query_param(struct zs_slice q, const char *key, char *out, size_t 
 static void drain_input(struct conn *c);
 static void start_reading(struct conn *c);
 
-static void on_write(uv_write_t *w, int status)
-{
-    struct wreq *r = (struct wreq *)w;
-    struct conn *c = r->c;
-    if (status < 0 || r->close_after)
-        conn_close(c);
-    zs_free(r);
-    if (!c->closing && c->resume_on_write &&
-        uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < WRITE_QUEUE_MAX / 2) {
-        c->resume_on_write = 0;
-        drain_input(c);
-    }
-}
-
+/*
+ * Hand an answer to the transport. close_after: close once it is sent (now, when the
+ * transport took it all, or when its queue drains).
+ */
 static void write_raw(struct conn *c, const char *head, size_t hlen, const void *body, size_t blen,
                       int close_after)
 {
     if (c->closing)
         return;
-    if (c->fake_out != NULL) {
-        if (zs_buf_append(c->fake_out, head, hlen) != ZS_OK ||
-            zs_buf_append(c->fake_out, body, blen) != ZS_OK || close_after)
-            conn_close(c);
-        return;
-    }
-    /*
-     * Write at once when nothing is queued (the usual case): no copy, and no uv_write,
-     * whose completion re-arms the fd with an epoll_ctl per response. What the socket
-     * does not take now is copied and queued.
-     */
-    size_t done = 0;
-    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
-        /* uv_buf_t has no const variant; uv_try_write only reads (hence the uintptr_t). */
-        uv_buf_t bufs[2] = {uv_buf_init((char *)(uintptr_t)head, (unsigned)hlen),
-                            uv_buf_init((char *)(uintptr_t)body, (unsigned)blen)};
-        int n = uv_try_write((uv_stream_t *)&c->tcp, bufs, blen ? 2 : 1);
-        if (n < 0 && n != UV_EAGAIN) {
-            conn_close(c);
-            return;
-        }
-        done = n > 0 ? (size_t)n : 0;
-        if (done == hlen + blen) {
-            if (close_after)
-                conn_close(c);
-            return;
-        }
-    }
-    struct wreq *r = zs_alloc(sizeof *r + hlen + blen - done);
-    if (r == NULL) {
+    if (c->io->ops->write(c->io, head, hlen, body, blen) != 0) {
         conn_close(c);
         return;
     }
-    r->c = c;
-    r->close_after = close_after;
-    r->len = hlen + blen - done;
-    if (done < hlen) {
-        memcpy(r->data, head + done, hlen - done);
-        if (blen)
-            memcpy(r->data + hlen - done, body, blen);
-    } else {
-        memcpy(r->data, (const char *)body + (done - hlen), hlen + blen - done);
-    }
-    uv_buf_t b = uv_buf_init(r->data, (unsigned)r->len);
-    if (uv_write(&r->w, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
-        zs_free(r);
-        conn_close(c);
+    if (close_after) {
+        if (c->io->ops->queued(c->io) == 0)
+            conn_close(c);
+        else
+            c->close_when_sent = 1;
     }
 }
 
@@ -361,7 +309,7 @@ static void write_response(struct conn *c, int status, const char *ctype, const 
 static void stop_reading(struct conn *c)
 {
     if (c->reading) {
-        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->io->ops->read_stop(c->io);
         c->reading = 0;
     }
 }
@@ -410,6 +358,7 @@ static int on_message_begin(http_parser *p)
 {
     struct conn *c = pconn(p);
     c->state = C_READING;
+    c->head = H_BEFORE; /* head_scan looks at this execute's bytes from their start */
     c->hdr.len = 0;
     c->body.len = 0;
     c->nh = 0;
@@ -417,6 +366,7 @@ static int on_message_begin(http_parser *p)
     c->last_was_value = 0;
     c->cl_count = 0;
     c->te_seen = c->te_count = 0;
+    c->chunked = 0;
     c->error_status = 0;
     c->error_why = NULL;
     arm_timer(c, c->srv->o.request_timeout_ms);
@@ -493,7 +443,7 @@ static int on_headers_complete(http_parser *p)
         h->name = (struct zs_slice){base + c->hoff[i].name_off, c->hoff[i].name_len};
         h->value = (struct zs_slice){base + c->hoff[i].value_off, c->hoff[i].value_len};
         for (size_t k = 0; k < h->name.len; k++) {
-            if (!is_tchar(h->name.ptr[k])) {
+            if (!zs_http_is_tchar(h->name.ptr[k])) {
                 c->error_status = 400; /* "Content-Length : 3" and friends: smuggling */
                 return -1;
             }
@@ -530,7 +480,10 @@ static int on_headers_complete(http_parser *p)
     c->keep_alive = http_should_keep_alive(p);
     if (expect_continue && (p->http_major > 1 || (p->http_major == 1 && p->http_minor >= 1)))
         write_raw(c, "HTTP/1.1 100 Continue\r\n\r\n", 25, NULL, 0, 0);
-    return 0;
+    /* A chunked body is ours to decode (chunked.h says why): http-parser skips it, and
+     * stops at the end of the head, where on_message_complete starts the decoder. */
+    c->chunked = c->te_seen;
+    return c->chunked ? 1 : 0;
 }
 
 static int on_body(http_parser *p, const char *at, size_t len)
@@ -543,22 +496,39 @@ static int on_body(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
-static int on_message_complete(http_parser *p)
+/* The request is whole: it goes to its handler. */
+static void request_ready(struct conn *c)
 {
-    struct conn *c = pconn(p);
     /* Never a NULL pointer, even for an empty body: handlers do pointer arithmetic. */
     c->req.body = (struct zs_slice){c->body.data ? c->body.data : (const uint8_t *)"", c->body.len};
     c->state = C_HANDLING;
-    http_parser_pause(p, 1);
+}
+
+static int on_message_complete(http_parser *p)
+{
+    struct conn *c = pconn(p);
+    http_parser_pause(p, 1); /* until the answer: one request at a time */
+    if (c->chunked) {
+        c->in_chunks = 1;
+        zs_chunked_init(&c->chunks);
+    } else {
+        request_ready(c);
+    }
     return 0;
+}
+
+static int on_chunk_data(void *ctx, const char *p, size_t n)
+{
+    struct conn *c = ctx;
+    return zs_buf_append(&c->body, p, n) == ZS_OK ? 0 : -1;
 }
 
 /* ---------------------------------------------------------------- connection */
 
-static void on_handle_closed(uv_handle_t *h)
+/* Free c once its transport and timer are closed and no handler holds its request. */
+static void conn_release(struct conn *c)
 {
-    struct conn *c = h->data;
-    if (--c->handles > 0 || c->handler_owes)
+    if (c->handles > 0 || c->handler_owes)
         return;
     struct zs_http_server *s = c->srv;
     zs_buf_release(&c->hdr);
@@ -567,6 +537,20 @@ static void on_handle_closed(uv_handle_t *h)
     zs_free(c);
     if (--s->nalloc == 0 && s->closing && !s->listener_open)
         zs_free(s);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    c->handles--;
+    conn_release(c);
+}
+
+static void on_io_closed(void *owner)
+{
+    struct conn *c = owner;
+    c->handles--;
+    conn_release(c);
 }
 
 static void on_spare_closed(uv_handle_t *h)
@@ -590,8 +574,6 @@ static void conn_close(struct conn *c)
     if (c->closing)
         return;
     c->closing = 1;
-    if (c->fake_out != NULL)
-        return; /* freed by zs_http__fake_destroy */
     struct zs_http_server *s = c->srv;
     if (c->prev)
         c->prev->next = c->next;
@@ -600,8 +582,8 @@ static void conn_close(struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     s->nconns--;
-    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
-    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+    c->io->ops->close(c->io); /* last: on_io_closed may run now */
 }
 
 static void on_timer(uv_timer_t *t)
@@ -662,36 +644,120 @@ static void dispatch(struct conn *c)
 }
 
 /*
- * Parse data (fresh from the socket, nothing buffered before it) until a request
+ * The request head's bytes, looked at for what http-parser takes silently: a line that
+ * starts with a space or a tab (obs-fold, RFC 9112 §5.2) continues the header before it;
+ * a proxy in front may unfold it or not ("Transfer-Encoding:\r\n chunked"). Returns 0, or
+ * -1 for an obs-fold. LF to LF with memchr: one look per line.
+ */
+static int head_scan(struct conn *c, const char *p, size_t n)
+{
+    const char *end = p + n;
+    while (p < end && c->head != H_DONE) {
+        switch (c->head) {
+        case H_BEFORE:
+            if (*p != '\r' && *p != '\n')
+                c->head = H_LINE;
+            p++;
+            break;
+        case H_LINE: {
+            const char *lf = memchr(p, '\n', (size_t)(end - p));
+            if (lf == NULL)
+                return 0;
+            c->head = H_LF;
+            p = lf + 1;
+            break;
+        }
+        case H_LF:
+            if (*p == ' ' || *p == '\t')
+                return -1;
+            c->head = *p == '\r' ? H_CR : *p == '\n' ? H_DONE : H_LINE;
+            p++;
+            break;
+        case H_CR:
+            c->head = H_DONE; /* http-parser judges what follows the CR */
+            break;
+        }
+    }
+    return 0;
+}
+
+enum parsed {
+    P_MORE,    /* all bytes taken, the request goes on */
+    P_REQUEST, /* a request is complete (and with its handler) */
+    P_FAILED   /* refused: the connection closes */
+};
+
+/*
+ * Parse from data[0..len): the head with http-parser, a chunked body with our decoder.
+ * *used is set to the bytes taken (up to the end of a complete request).
+ */
+static enum parsed parse(struct conn *c, const char *data, size_t len, size_t *used)
+{
+    size_t n = 0;
+    if (!c->in_chunks) {
+        n = http_parser_execute(&c->parser, &c->srv->settings, data, len);
+        enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+        *used = n;
+        if ((e == HPE_OK || e == HPE_PAUSED) && head_scan(c, data, n) != 0) {
+            refuse(c, 400, "obsolete line folding (obs-fold) in a header");
+            return P_FAILED;
+        }
+        if (e == HPE_OK) {
+            if (!c->parser.upgrade)
+                return P_MORE;
+            refuse(c, 501, "protocol upgrade is not supported");
+            return P_FAILED;
+        }
+        if (e != HPE_PAUSED) {
+            parse_error(c);
+            return P_FAILED;
+        }
+        if (!c->in_chunks)
+            return P_REQUEST;
+    }
+    size_t m;
+    enum zs_chunked_rc rc = zs_chunked_feed(&c->chunks, data + n, len - n,
+                                            c->srv->o.max_header_bytes, on_chunk_data, c, &m);
+    *used = n + m;
+    switch (rc) {
+    case ZS_CHUNKED_MORE:
+        return P_MORE;
+    case ZS_CHUNKED_DONE:
+        c->in_chunks = 0;
+        request_ready(c);
+        return P_REQUEST;
+    case ZS_CHUNKED_LIMIT:
+        refuse(c, 413, c->chunks.error);
+        return P_FAILED;
+    case ZS_CHUNKED_ERROR:
+    default:
+        refuse(c, 400, c->chunks.error);
+        return P_FAILED;
+    }
+}
+
+/*
+ * Parse data (fresh from the transport, nothing buffered before it) until a request
  * completes or the data runs out. The bytes after a complete request are kept in c->in;
- * reading goes on while the handler holds the request (on_read keeps those bytes too):
+ * reading goes on while the handler holds the request (on_data keeps those bytes too):
  * stopping and restarting costs two epoll_ctl calls per request.
  */
 static void feed(struct conn *c, const char *data, size_t len)
 {
-    size_t n = http_parser_execute(&c->parser, &c->srv->settings, data, len);
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
-    if (e == HPE_PAUSED) {
-        if (n < len) {
-            keep_unread(c, data + n, len - n);
-            if (c->closing)
-                return;
-        }
-        dispatch(c);
+    size_t n;
+    if (parse(c, data, len, &n) != P_REQUEST)
         return;
+    if (n < len) {
+        keep_unread(c, data + n, len - n);
+        if (c->closing)
+            return;
     }
-    if (e != HPE_OK) {
-        parse_error(c);
-        return;
-    }
-    if (c->parser.upgrade)
-        refuse(c, 501, "protocol upgrade is not supported");
+    dispatch(c);
 }
 
 static int write_queue_full(struct conn *c)
 {
-    return c->fake_out == NULL &&
-           uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) >= WRITE_QUEUE_MAX;
+    return c->io->ops->queued(c->io) >= WRITE_QUEUE_MAX;
 }
 
 /*
@@ -707,7 +773,7 @@ static void drain_input(struct conn *c)
         return; /* a handler answered at once, inside the loop below: it goes on */
     c->in_loop = 1;
     for (int served = 0; !c->closing && c->state != C_HANDLING && c->in_off < c->in.len;) {
-        if (served == PIPELINE_BATCH && c->fake_out == NULL) {
+        if (served == PIPELINE_BATCH) {
             c->resume = 1;
             uv_timer_start(&c->timer, on_timer, 0, 0);
             break;
@@ -718,22 +784,13 @@ static void drain_input(struct conn *c)
         }
         if (c->state == C_IDLE)
             arm_timer(c, c->srv->o.request_timeout_ms);
-        const char *data = (const char *)c->in.data + c->in_off;
-        size_t len = c->in.len - c->in_off;
-        size_t n = http_parser_execute(&c->parser, &c->srv->settings, data, len);
+        size_t n;
+        enum parsed r = parse(c, (const char *)c->in.data + c->in_off, c->in.len - c->in_off, &n);
         c->in_off += n;
-        enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
-        if (e == HPE_PAUSED) {
+        if (r == P_REQUEST) {
             served++;
             dispatch(c);
-            continue;
-        }
-        if (e != HPE_OK) {
-            parse_error(c);
-            break;
-        }
-        if (c->parser.upgrade) {
-            refuse(c, 501, "protocol upgrade is not supported");
+        } else if (r == P_FAILED) {
             break;
         }
     }
@@ -748,43 +805,70 @@ static void drain_input(struct conn *c)
         start_reading(c); /* always, once nothing is owed or buffered */
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static void on_io_data(void *owner, const char *p, size_t n)
 {
-    struct conn *c = h->data;
-    (void)suggested;
-    *buf = uv_buf_init(c->srv->rbuf, sizeof c->srv->rbuf);
+    struct conn *c = owner;
+    if (c->closing)
+        return;
+    if (c->state == C_HANDLING || c->in_off < c->in.len) {
+        /* Behind a parked request, or behind buffered ones waiting for their turn. */
+        keep_unread(c, p, n);
+        return;
+    }
+    if (c->state == C_IDLE)
+        arm_timer(c, c->srv->o.request_timeout_ms);
+    feed(c, p, n);
 }
 
-static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+static void on_io_eof(void *owner)
 {
-    struct conn *c = st->data;
-    if (nread == UV_EOF && (c->state == C_HANDLING || c->in_off < c->in.len)) {
+    struct conn *c = owner;
+    if (c->state == C_HANDLING || c->in_off < c->in.len) {
         /* Half-close with an answer owed: answer what was sent, then close. */
         stop_reading(c);
         c->peer_eof = 1;
         return;
     }
-    if (nread < 0) {
+    conn_close(c);
+}
+
+static void on_io_error(void *owner)
+{
+    conn_close(owner);
+}
+
+static void on_io_drain(void *owner)
+{
+    struct conn *c = owner;
+    if (c->closing)
+        return;
+    size_t queued = c->io->ops->queued(c->io);
+    if (c->close_when_sent && queued == 0) {
         conn_close(c);
         return;
     }
-    if (nread == 0)
-        return;
-    if (c->state == C_HANDLING || c->in_off < c->in.len) {
-        /* Behind a parked request, or behind buffered ones waiting for their turn. */
-        keep_unread(c, buf->base, (size_t)nread);
-        return;
+    if (c->resume_on_write && queued < WRITE_QUEUE_MAX / 2) {
+        c->resume_on_write = 0;
+        drain_input(c);
     }
-    if (c->state == C_IDLE)
-        arm_timer(c, c->srv->o.request_timeout_ms);
-    feed(c, buf->base, (size_t)nread);
 }
+
+static const struct zs_http_io_cb conn_io_cb = {
+    .on_data = on_io_data,
+    .on_eof = on_io_eof,
+    .on_error = on_io_error,
+    .on_drain = on_io_drain,
+    .on_closed = on_io_closed,
+};
 
 static void start_reading(struct conn *c)
 {
-    if (c->fake_out == NULL && !c->reading &&
-        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
-        c->reading = 1;
+    if (!c->reading && !c->closing) {
+        if (c->io->ops->read_start(c->io) != 0)
+            conn_close(c);
+        else
+            c->reading = 1;
+    }
 }
 
 void zs_http_respond(struct zs_http_req *req, int status, const char *content_type,
@@ -793,13 +877,7 @@ void zs_http_respond(struct zs_http_req *req, int status, const char *content_ty
     struct conn *c = req->conn;
     c->handler_owes = 0;
     if (c->closing) {
-        if (c->fake_out != NULL)
-            return;
-        /* The client went away while the handler ran: finish freeing now. */
-        if (c->handles == 0) {
-            c->handles = 1;
-            on_handle_closed((uv_handle_t *)&c->tcp);
-        }
+        conn_release(c); /* the client went away while the handler ran */
         return;
     }
     int close_after = !c->keep_alive || c->srv->closing || c->srv->draining ||
@@ -814,44 +892,18 @@ void zs_http_respond(struct zs_http_req *req, int status, const char *content_ty
     drain_input(c); /* pipelined requests behind this one; then reading goes on */
 }
 
-static int peer_is_loopback(uv_tcp_t *t)
+int zs_http__conn_open(struct zs_http_server *s, struct zs_http_io *io)
 {
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
-    if (uv_tcp_getpeername(t, (struct sockaddr *)&ss, &len) != 0)
-        return 0;
-    if (ss.ss_family == AF_INET)
-        return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
-    if (ss.ss_family == AF_INET6) {
-        const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
-    }
-    return 0;
-}
-
-static void on_connection(uv_stream_t *ls, int status)
-{
-    struct zs_http_server *s = ls->data;
-    if (status < 0)
-        return;
-    struct conn *c = zs_calloc(1, sizeof *c);
+    struct conn *c = s->nconns < s->o.max_connections ? zs_calloc(1, sizeof *c) : NULL;
     if (c == NULL) {
-        /* Accept it anyway, and close it: a connection libuv offered and nobody accepted
-         * stops the listener until uv_accept is called. */
-        if (!s->spare_busy && uv_tcp_init(s->loop, &s->spare) == 0) {
-            s->spare_busy = 1;
-            s->spare.data = s;
-            if (uv_accept(ls, (uv_stream_t *)&s->spare) != 0)
-                zs_log(ZS_LOG_WARN, "http", "msg=\"accept failed\"");
-            s->nalloc++;
-            uv_close((uv_handle_t *)&s->spare, on_spare_closed);
-        }
-        zs_log(ZS_LOG_WARN, "http", "msg=\"out of memory: connection refused\"");
-        return;
+        io->ops->close(io); /* no owner: nothing is called back */
+        return -1;
     }
-    uv_tcp_init(s->loop, &c->tcp);
+    c->io = io;
+    io->cb = &conn_io_cb;
+    io->owner = c;
     uv_timer_init(s->loop, &c->timer);
-    c->tcp.data = c->timer.data = c;
+    c->timer.data = c;
     c->handles = 2;
     c->srv = s;
     c->next = s->conns;
@@ -860,19 +912,47 @@ static void on_connection(uv_stream_t *ls, int status)
     s->conns = c;
     s->nconns++;
     s->nalloc++;
-    if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0 || s->nconns > s->o.max_connections) {
-        conn_close(c);
-        return;
-    }
-    uv_tcp_nodelay(&c->tcp, 1);
     zs_buf_init(&c->hdr, s->o.max_header_bytes);
     zs_buf_init(&c->body, s->o.max_body_bytes);
     zs_buf_init(&c->in, s->o.max_header_bytes + s->o.max_body_bytes + 65536);
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
-    c->req.peer_loopback = peer_is_loopback(&c->tcp);
+    c->req.peer_loopback = io->peer_loopback;
     arm_timer(c, s->o.idle_timeout_ms);
     start_reading(c);
+    return 0;
+}
+
+int zs_http__conn_waiting(const struct zs_http_io *io)
+{
+    const struct conn *c = io->owner;
+    return !c->closing && (c->resume || c->resume_on_write);
+}
+
+static void on_connection(uv_stream_t *ls, int status)
+{
+    struct zs_http_server *s = ls->data;
+    if (status < 0)
+        return;
+    struct zs_http_io *io;
+    zs_rc rc = zs_http__tcp_accept(ls, s->rbuf, sizeof s->rbuf, &io);
+    if (rc == ZS_OK) {
+        (void)zs_http__conn_open(s, io); /* refused: closed (out of memory, or the cap) */
+        return;
+    }
+    if (rc != ZS_ENOMEM)
+        return;
+    /* Accept it anyway, and close it: a connection libuv offered and nobody accepted stops
+     * the listener until uv_accept is called. */
+    if (!s->spare_busy && uv_tcp_init(s->loop, &s->spare) == 0) {
+        s->spare_busy = 1;
+        s->spare.data = s;
+        if (uv_accept(ls, (uv_stream_t *)&s->spare) != 0)
+            zs_log(ZS_LOG_WARN, "http", "msg=\"accept failed\"");
+        s->nalloc++;
+        uv_close((uv_handle_t *)&s->spare, on_spare_closed);
+    }
+    zs_log(ZS_LOG_WARN, "http", "msg=\"out of memory: connection refused\"");
 }
 
 /* ---------------------------------------------------------------- server */
@@ -903,6 +983,14 @@ static void server_init(struct zs_http_server *s, uv_loop_t *loop, const struct 
     s->settings.on_headers_complete = on_headers_complete;
     s->settings.on_body = on_body;
     s->settings.on_message_complete = on_message_complete;
+}
+
+struct zs_http_server *zs_http__server_create(uv_loop_t *loop, const struct zs_http_opts *o,
+                                              zs_http_handler_fn fn, void *ctx)
+{
+    struct zs_http_server *s = zs_xcalloc(1, sizeof *s);
+    server_init(s, loop, o, fn, ctx);
+    return s;
 }
 
 zs_rc zs_http_server_start(uv_loop_t *loop, const struct zs_http_opts *opts, zs_http_handler_fn fn,
@@ -989,7 +1077,8 @@ void zs_http_server_drain(struct zs_http_server *s)
     if (s == NULL || s->draining || s->closing)
         return;
     s->draining = 1;
-    uv_close((uv_handle_t *)&s->listener, on_listener_drained);
+    if (s->listener_open)
+        uv_close((uv_handle_t *)&s->listener, on_listener_drained);
     /* Idle keep-alive connections are closed now; busy ones after their response. */
     for (struct conn *c = s->conns, *next; c != NULL; c = next) {
         next = c->next;
@@ -1010,77 +1099,8 @@ void zs_http_server_close(struct zs_http_server *s)
     s->closing = 1;
     while (s->conns != NULL)
         conn_close(s->conns);
-    if (!s->draining)
+    if (s->listener_open && !s->draining)
         uv_close((uv_handle_t *)&s->listener, on_listener_closed);
     else if (!s->listener_open && s->nalloc == 0)
         zs_free(s);
-}
-
-/* ---------------------------------------------------------------- fake transport */
-
-struct zs_http_fake {
-    struct zs_http_server srv;
-    struct conn *c;
-    struct zs_buf out;
-};
-
-struct zs_http_fake *zs_http__fake_create(uv_loop_t *loop, const struct zs_http_opts *o,
-                                          zs_http_handler_fn fn, void *ctx)
-{
-    struct zs_http_fake *f = zs_xcalloc(1, sizeof *f);
-    struct zs_http_server *s = &f->srv;
-    server_init(s, loop, o, fn, ctx);
-    zs_buf_init(&f->out, 64u << 20);
-    struct conn *c = zs_xcalloc(1, sizeof *c);
-    c->srv = s;
-    c->fake_out = &f->out;
-    uv_timer_init(loop, &c->timer);
-    c->timer.data = c;
-    zs_buf_init(&c->hdr, s->o.max_header_bytes);
-    zs_buf_init(&c->body, s->o.max_body_bytes);
-    zs_buf_init(&c->in, s->o.max_header_bytes + s->o.max_body_bytes + 65536);
-    http_parser_init(&c->parser, HTTP_REQUEST);
-    c->parser.data = c;
-    c->req.peer_loopback = 1;
-    f->c = c;
-    return f;
-}
-
-int zs_http__fake_feed(struct zs_http_fake *f, const uint8_t *p, size_t n)
-{
-    struct conn *c = f->c;
-    if (c->closing)
-        return -1;
-    if (c->state == C_HANDLING || c->in_off < c->in.len) {
-        keep_unread(c, (const char *)p, n);
-        if (c->state != C_HANDLING)
-            drain_input(c);
-        return c->closing ? -1 : 0;
-    }
-    if (n > 0)
-        feed(c, (const char *)p, n);
-    return c->closing ? -1 : 0;
-}
-
-const struct zs_buf *zs_http__fake_output(const struct zs_http_fake *f)
-{
-    return &f->out;
-}
-
-int zs_http__fake_closed(const struct zs_http_fake *f)
-{
-    return f->c->closing;
-}
-
-void zs_http__fake_destroy(struct zs_http_fake *f)
-{
-    struct conn *c = f->c;
-    uv_timer_stop(&c->timer);
-    uv_close((uv_handle_t *)&c->timer, NULL);
-    zs_buf_release(&c->hdr);
-    zs_buf_release(&c->body);
-    zs_buf_release(&c->in);
-    zs_buf_release(&f->out);
-    zs_free(c);
-    zs_free(f);
 }

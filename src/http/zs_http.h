@@ -8,11 +8,14 @@
  * out in request order; pipelined input waits (64 KiB, then reading stops) and is parsed
  * in a loop once the request before it is answered (64 per turn of the loop; paused while
  * the client leaves more than 1 MiB of answers unread). HEAD gets the headers of the GET
- * answer without its body. Only HTTP/1.0 and 1.1; Transfer-Encoding must be "chunked". The whole
- * body is in memory (capped: 413 beyond max_body_bytes, decided from Content-Length before the body
- * is read). Each request has a deadline from its first byte (408), each connection an idle timeout.
- * Header names with non-token characters, repeated or conflicting Content-Length, and
- * Content-Length together with Transfer-Encoding are answered 400 and the connection is closed.
+ * answer without its body. Only HTTP/1.0 and 1.1; Transfer-Encoding must be "chunked",
+ * and a chunked body is decoded strictly (chunked.h). The whole body is in memory (capped:
+ * 413 beyond max_body_bytes, decided from Content-Length before the body is read). Each
+ * request has a deadline from its first byte (408), each connection an idle timeout.
+ * Header names with non-token characters, obs-fold (a header line starting with a blank),
+ * repeated or conflicting Content-Length, Content-Length together with Transfer-Encoding
+ * and malformed chunk framing are answered 400 and the connection is closed. Connections
+ * read and write through a transport (http_int.h): TCP here.
  */
 #ifndef ZS_HTTP_H
 #define ZS_HTTP_H

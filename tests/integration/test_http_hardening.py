@@ -109,6 +109,12 @@ def test_head_gets_headers_only_and_the_connection_stays_usable(station):
     assert length > 0 and rest.split(b"\r\n\r\n", 1)[1].startswith(b"{")
 
 
+CHUNKED = (b"POST /ingest/station_one HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           b"Transfer-Encoding: chunked\r\n\r\n")
+ROW = b'{"temp":1}'  # 10 bytes: chunk size a
+SMUGGLED = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
 @pytest.mark.parametrize("raw,words", [
     (b"GET / HTTP/3.0\r\nHost: x\r\n\r\n", b"only HTTP/1.0 and HTTP/1.1"),
     (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", b"only HTTP/1.0 and HTTP/1.1"),
@@ -118,6 +124,19 @@ def test_head_gets_headers_only_and_the_connection_stays_usable(station):
      b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", b"Transfer-Encoding"),
     (b"POST /ingest/station_one HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\n",
      b"Transfer-Encoding"),
+    # obs-fold: a proxy may unfold it to "chunked" or not
+    (b"POST /ingest/station_one HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n"
+     b"0\r\n\r\n", b"obs-fold"),
+    (b"GET /health HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\t2\r\n\r\n", b"obs-fold"),
+    # chunk framing http-parser lets through; behind each, what a lenient reader would take
+    # for a second request, which must never be answered
+    (CHUNKED + b"a\r\n" + ROW + b"XY0\r\n\r\n" + SMUGGLED, b"followed by CRLF"),
+    (CHUNKED + b"a\r\n" + ROW + b"\r0\r\n\r\n" + SMUGGLED, b"followed by CRLF"),
+    (CHUNKED + b"a\n" + ROW + b"\r\n0\r\n\r\n" + SMUGGLED, b"bare LF"),
+    (CHUNKED + b"a\r\n" + ROW + b"\n0\r\n\r\n" + SMUGGLED, b"bare LF"),
+    (CHUNKED + b"a\r\n" + ROW + b"\r\n0\r\n\n" + SMUGGLED, b"bare LF"),
+    (CHUNKED + b"a \r\n" + ROW + b"\r\n0\r\n\r\n" + SMUGGLED, b"invalid chunk size"),
+    (CHUNKED + b"a\r\n" + ROW + b"\r\n0\r\nX: y\nZ: w\r\n\r\n" + SMUGGLED, b"bare LF"),
 ])
 def test_bad_framing_is_400_and_closed(station, raw, words):
     so = connect(station)
@@ -126,6 +145,19 @@ def test_bad_framing_is_400_and_closed(station, raw, words):
     so.close()
     assert data.startswith(b"HTTP/1.1 400 ") and words in data, data
     assert b"Connection: close" in data
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+    assert len(body) == length, data  # nothing behind the refusal was served
+
+
+def test_strict_chunked_body_is_accepted(station):
+    # extensions, trailers and leading zeros are valid chunked framing
+    so = connect(station)
+    so.sendall(CHUNKED + b"0003;ext=1\r\n" + ROW[:3] + b"\r\n7\r\n" + ROW[3:] +
+               b"\r\n0\r\nX-Trailer: 1\r\n\r\n")
+    data = read_until_closed_or(so, lambda d: d.endswith(b"}"), 10 * TIMEOUT_MULT)
+    so.close()
+    assert data.startswith(b"HTTP/1.1 202 "), data
 
 
 def test_other_methods_get_405_with_allow(station):

@@ -23,12 +23,15 @@ static struct zs_http_server *srv;
 static pthread_t thr;
 static int handled;
 static uv_timer_t defer_timer;
-static struct zs_http_req *deferred;
+static struct zs_http_req *deferred[8]; /* each answered by the timer (a handler must answer) */
+static size_t ndeferred;
 
 static void on_deferred(uv_timer_t *t)
 {
     (void)t;
-    zs_http_respond(deferred, 200, "text/plain", "late", 4, NULL);
+    for (size_t i = 0; i < ndeferred; i++)
+        zs_http_respond(deferred[i], 200, "text/plain", "late", 4, NULL);
+    ndeferred = 0;
 }
 
 static void handler(struct zs_http_req *req, void *ctx)
@@ -39,7 +42,11 @@ static void handler(struct zs_http_req *req, void *ctx)
     if (zs_http_query_param(req->query, "q", q, sizeof q) != ZS_OK)
         q[0] = '\0';
     if (req->path.len == 6 && memcmp(req->path.ptr, "/defer", 6) == 0) {
-        deferred = req;
+        if (ndeferred == sizeof deferred / sizeof deferred[0]) {
+            zs_http_respond(req, 503, "text/plain", "busy", 4, NULL);
+            return;
+        }
+        deferred[ndeferred++] = req;
         uv_timer_start(&defer_timer, on_deferred, 300, 0);
         return;
     }
