@@ -35,6 +35,7 @@ struct parked {
     zs_rc rc;
     bool retryable;
     char reason[256];
+    struct zs_spool_flush_counts counts; /* a flush's, filled before it is answered */
 };
 
 struct zs_gateway_worker {
@@ -148,6 +149,23 @@ static void on_parked_done(void *ctx, zs_rc rc, uint64_t seq, const char *reason
     p->w->post(p->w->post_ctx, &p->node);
 }
 
+/* A flush's answer (cold path): the original's shape, or the error's, with the counts of
+ * what it covered. */
+static void reply_flush(const struct parked *p, int status, const char *msg, const char *extra)
+{
+    json_t *j = status == 200 ? json_pack("{s:s, s:s, s:s}", "status", "success", "table",
+                                          p->t->cfg->key, "message", msg)
+                              : json_pack("{s:s, s:i, s:s}", "error", msg, "status_code", status,
+                                          "table", p->t->cfg->key);
+    if (p->counts.known) {
+        json_object_set_new(j, "records", json_integer((json_int_t)p->counts.records));
+        json_object_set_new(j, "acknowledged", json_integer((json_int_t)p->counts.acknowledged));
+        json_object_set_new(j, "failed", json_integer((json_int_t)p->counts.failed));
+        json_object_set_new(j, "pending", json_integer((json_int_t)p->counts.pending));
+    }
+    reply_json(p->req, status, j, extra);
+}
+
 void zs_gateway_answer(struct zs_handoff_node *node)
 {
     struct parked *p = (struct parked *)node;
@@ -162,11 +180,20 @@ void zs_gateway_answer(struct zs_handoff_node *node)
             p->reason[n] = '\0';
         }
     }
-    if (p->rc == ZS_OK) {
-        if (p->kind == PARK_FLUSH)
-            reply_ok(r, 200, p->t, "Every record accepted before the flush is acknowledged", false,
-                     NULL);
-        else if (p->wait)
+    if (p->kind == PARK_FLUSH) {
+        int status = p->rc == ZS_OK                          ? 200
+                     : p->rc == ZS_ETIMEDOUT                 ? 504
+                     : p->rc == ZS_ENOSPC || p->rc == ZS_EIO ? 503
+                     : p->retryable || p->rc == ZS_ECANCELED ? 503
+                                                             : 502;
+        reply_flush(p, status,
+                    status == 200   ? "Every record accepted before the flush is acknowledged"
+                    : p->reason[0]  ? p->reason
+                    : status == 504 ? "timed out waiting for Zerobus"
+                                    : "not every record the flush covered was acknowledged",
+                    status == 503 ? "Retry-After: 1\r\n" : NULL);
+    } else if (p->rc == ZS_OK) {
+        if (p->wait)
             reply_ok(r, 200, p->t, "Record ingested and acknowledged by Zerobus", true, &p->seq);
         else
             reply_ok(r, 202, p->t, "Record queued for ingestion", false, &p->seq);
@@ -401,8 +428,8 @@ static void handle_flush(struct zs_gateway_worker *w, struct zs_http_req *r,
     struct parked *p = zs_xcalloc(1, sizeof *p);
     *p = (struct parked){.w = w, .req = r, .kind = PARK_FLUSH, .t = t};
     atomic_fetch_add(&w->g->parked, 1);
-    zs_rc rc =
-        zs_spool_flush(t->st, (uint32_t)w->g->c->station.flush_timeout_ms, on_parked_done, p);
+    zs_rc rc = zs_spool_flush(t->st, (uint32_t)w->g->c->station.flush_timeout_ms, on_parked_done, p,
+                              &p->counts);
     if (rc != ZS_OK) {
         atomic_fetch_sub(&w->g->parked, 1);
         free(p);

@@ -166,12 +166,17 @@ zs_rc zs_api_openapi(const struct zs_config *c, struct zs_buf *out)
                       "type", "boolean", "default", 0, "requestBody", "required", 1, "content",
                       "application/json", "schema", "$ref", ref, "responses", responses));
         snprintf(path, sizeof path, "/flush/%s", t->key);
-        json_object_set_new(paths, path,
-                            json_pack("{s:{s:s, s:[s], s:{s:{s:s}, s:o, s:o}}}", "post", "summary",
-                                      "Wait until every record accepted so far is durable", "tags",
-                                      t->key, "responses", "200", "description", "flushed", "504",
-                                      error_response("flush timed out"), "503",
-                                      error_response("Zerobus unavailable")));
+        json_object_set_new(
+            paths, path,
+            json_pack(
+                "{s:{s:s, s:s, s:[s], s:{s:{s:s}, s:o, s:o, s:o}}}", "post", "summary",
+                "Wait until every record accepted so far is acknowledged", "description",
+                "Covers the records since the last flush that saw all of "
+                "its records done. Every answer has the counts records, "
+                "acknowledged, failed and pending.",
+                "tags", t->key, "responses", "200", "description", "every record acknowledged",
+                "502", error_response("some records were rejected (dead-lettered)"), "504",
+                error_response("flush timed out"), "503", error_response("Zerobus unavailable")));
         snprintf(path, sizeof path, "/health/%s", t->key);
         json_object_set_new(paths, path,
                             json_pack("{s:{s:s, s:[s], s:{s:{s:s}, s:{s:s}}}}", "get", "summary",

@@ -40,18 +40,20 @@ struct cwait {
     enum cw_kind kind;
     zs_spool_done_fn fn;
     void *ctx;
-    uint32_t timeout_ms; /* a flush's own deadline */
+    uint32_t timeout_ms;                  /* a flush's own deadline */
+    struct zs_spool_flush_counts *counts; /* a flush's counts, filled before fn */
 };
 
 /* A request waiting for the frontier to reach seq. */
 struct waiter {
     uint64_t seq;
-    uint64_t from;   /* a flush: the frontier when it was registered (it covers (from, seq]) */
-    uint64_t failed; /* a flush: records it covered that were dead-lettered */
+    uint64_t from;   /* a flush: the flush mark when it came (it covers (from, seq]) */
+    uint64_t failed; /* a flush: records it covered that were dead-lettered (flush_settle) */
     long long deadline_ms;
     int is_flush;
     zs_spool_done_fn fn;
     void *ctx;
+    struct zs_spool_flush_counts *counts; /* a flush's, or NULL */
     struct waiter *next;
 };
 
@@ -120,6 +122,11 @@ struct zs_spool_table {
     pthread_mutex_t ack_lock; /* --- acknowledgements */
     struct ackring ring;
     uint64_t frontier;
+    /* Flushes cover the records since the last flush that saw all of its records done
+     * (flush_mark); the records above it that were rejected, for their counts. */
+    uint64_t flush_mark;
+    uint64_t *failed_seqs, failed_overflow;
+    size_t nfailed, failedcap;
     struct waiter *waiters, **waiters_tail;
     struct agemark *ages;
     size_t nages, agecap, agehead;
@@ -251,8 +258,9 @@ static uint64_t ring_mark(struct zs_spool_table *t, uint64_t seq)
 
 /* ---------------------------------------------------------------- waiters */
 
-static void waiter_add(struct zs_spool_table *t, uint64_t seq, int is_flush, uint32_t timeout_ms,
-                       zs_spool_done_fn fn, void *ctx)
+/* Under ack_lock. A flush covers (flush_mark, seq]. */
+static struct waiter *waiter_add(struct zs_spool_table *t, uint64_t seq, int is_flush,
+                                 uint32_t timeout_ms, zs_spool_done_fn fn, void *ctx)
 {
     struct waiter *w = zs_xcalloc(1, sizeof *w);
     *w = (struct waiter){.seq = seq,
@@ -261,8 +269,54 @@ static void waiter_add(struct zs_spool_table *t, uint64_t seq, int is_flush, uin
                          .deadline_ms = now_ms() + timeout_ms,
                          .fn = fn,
                          .ctx = ctx};
+    if (is_flush)
+        w->from = t->flush_mark < seq ? t->flush_mark : seq;
     *t->waiters_tail = w;
     t->waiters_tail = &w->next;
+    return w;
+}
+
+/* Failed records a flush may still have to report: above the mark, at most this many
+ * (beyond, or out of memory, they are only counted, and every flush until a complete one
+ * reports them). */
+#define FAILED_SEQS_MAX 65536
+
+/* Under ack_lock: a record was rejected for good. */
+static void failed_note(struct zs_spool_table *t, uint64_t seq)
+{
+    if (seq <= t->flush_mark)
+        return;
+    if (t->nfailed == t->failedcap) {
+        size_t cap = t->failedcap ? 2 * t->failedcap : 16;
+        uint64_t *v = cap <= FAILED_SEQS_MAX ? zs_realloc(t->failed_seqs, cap * sizeof *v) : NULL;
+        if (v == NULL) { /* counted, not placed: every flush reports it until a complete one */
+            t->failed_overflow++;
+            return;
+        }
+        t->failed_seqs = v;
+        t->failedcap = cap;
+    }
+    t->failed_seqs[t->nfailed++] = seq;
+}
+
+/*
+ * Under ack_lock, as flush w is answered: count the rejected records it covered; when all
+ * of its records are done, the next flush starts after it (its failures were told once).
+ */
+static void flush_settle(struct zs_spool_table *t, struct waiter *w)
+{
+    w->failed = t->failed_overflow;
+    for (size_t i = 0; i < t->nfailed; i++)
+        w->failed += t->failed_seqs[i] > w->from && t->failed_seqs[i] <= w->seq;
+    if (t->frontier < w->seq || w->seq <= t->flush_mark)
+        return;
+    t->flush_mark = w->seq;
+    t->failed_overflow = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < t->nfailed; i++)
+        if (t->failed_seqs[i] > t->flush_mark)
+            t->failed_seqs[k++] = t->failed_seqs[i];
+    t->nfailed = k;
 }
 
 /* Answer waiters the frontier reached (or, with rc != ZS_OK, those matching pick).
@@ -282,6 +336,8 @@ static void waiters_answer(struct zs_spool_table *t, int (*pick)(struct waiter *
             w->next = NULL;
             *dt = w;
             dt = &w->next;
+            if (w->is_flush)
+                flush_settle(t, w);
         } else {
             pp = &w->next;
         }
@@ -311,6 +367,8 @@ static struct waiter *waiters_take(struct zs_spool_table *t, uint64_t seq, int r
             w->next = NULL;
             *dt = w;
             dt = &w->next;
+            if (w->is_flush)
+                flush_settle(t, w);
         } else {
             pp = &w->next;
         }
@@ -329,6 +387,18 @@ static void waiters_call_at(struct waiter *list, zs_rc rc, const char *reason, b
     while (list != NULL) {
         struct waiter *w = list;
         list = w->next;
+        if (w->is_flush && w->counts != NULL) {
+            /* Done: every record the flush covered when it is answered ZS_OK. */
+            uint64_t n = w->seq > w->from ? w->seq - w->from : 0,
+                     end = rc == ZS_OK ? w->seq : frontier;
+            uint64_t done = end > w->from ? (end < w->seq ? end : w->seq) - w->from : 0;
+            uint64_t failed = w->failed < done ? w->failed : done;
+            *w->counts = (struct zs_spool_flush_counts){.known = true,
+                                                        .records = n,
+                                                        .acknowledged = done - failed,
+                                                        .failed = failed,
+                                                        .pending = n - done};
+        }
         if (rc != ZS_OK && w->is_flush) {
             /* The counts of what the flush covered, beside the reason. */
             char why[400];
@@ -556,9 +626,7 @@ static void on_sink_done(void *ctx, uint64_t seq, const void *rec, size_t len, z
     pthread_mutex_lock(&t->ack_lock);
     struct waiter *failed = rc != ZS_OK ? waiters_take(t, seq, 0) : NULL;
     if (rc != ZS_OK) /* flushes that cover it will not answer 200 */
-        for (struct waiter *w = t->waiters; w != NULL; w = w->next)
-            if (w->is_flush && w->from < seq && seq <= w->seq)
-                w->failed++;
+        failed_note(t, seq);
     uint64_t moved = ring_mark(t, seq);
     if (moved)
         age_trim(t);
@@ -944,7 +1012,8 @@ static int commit_table(struct zs_spool_table *t)
         if (t->wcw[i].kind == CW_ACK)
             waiter_add(t, seq, 0, sp->o.wait_timeout_ms, t->wcw[i].fn, t->wcw[i].ctx);
         else if (t->wcw[i].kind == CW_FLUSH)
-            waiter_add(t, seq - 1, 1, t->wcw[i].timeout_ms, t->wcw[i].fn, t->wcw[i].ctx);
+            waiter_add(t, seq - 1, 1, t->wcw[i].timeout_ms, t->wcw[i].fn, t->wcw[i].ctx)->counts =
+                t->wcw[i].counts;
         seq += t->wcw[i].kind != CW_FLUSH;
     }
     /* Flushes with nothing before them are done already. */
@@ -1226,7 +1295,7 @@ zs_rc zs_spool_submit(struct zs_spool_table *t, const void *rec, size_t len, boo
         (rc = zs_buf_append(&t->pend, rec, len)) != ZS_OK)
         t->pend.len -= sizeof head;
     if (rc == ZS_OK) {
-        t->cw[t->ncw++] = (struct cwait){wait_ack ? CW_ACK : CW_COMMIT, fn, ctx, 0};
+        t->cw[t->ncw++] = (struct cwait){wait_ack ? CW_ACK : CW_COMMIT, fn, ctx, 0, NULL};
         if (wait_ack)
             atomic_store(&t->pend_urgent, 1);
         atomic_store(&t->pend_bytes_total, t->pend.len);
@@ -1242,7 +1311,8 @@ zs_rc zs_spool_submit(struct zs_spool_table *t, const void *rec, size_t len, boo
     return rc;
 }
 
-zs_rc zs_spool_flush(struct zs_spool_table *t, uint32_t timeout_ms, zs_spool_done_fn fn, void *ctx)
+zs_rc zs_spool_flush(struct zs_spool_table *t, uint32_t timeout_ms, zs_spool_done_fn fn, void *ctx,
+                     struct zs_spool_flush_counts *counts)
 {
     struct zs_spool *sp = t->sp;
     if (atomic_load(&sp->stopping))
@@ -1252,19 +1322,18 @@ zs_rc zs_spool_flush(struct zs_spool_table *t, uint32_t timeout_ms, zs_spool_don
     if (sp->o.mode == ZS_SPOOL_MEMORY) {
         pthread_mutex_lock(&t->ack_lock);
         uint64_t target = atomic_load(&t->mem_seq);
-        int now_done = t->frontier >= target;
-        if (!now_done)
-            waiter_add(t, target, 1, timeout_ms, fn, ctx);
+        waiter_add(t, target, 1, timeout_ms, fn, ctx)->counts = counts;
+        struct waiter *done =
+            t->waiters->seq <= t->frontier ? waiters_take(t, t->frontier, 1) : NULL;
         pthread_mutex_unlock(&t->ack_lock);
-        if (now_done)
-            fn(ctx, ZS_OK, target, NULL, false);
+        waiters_call(done, ZS_OK, NULL, false); /* nothing left to wait for */
         return ZS_OK;
     }
     zs_rc rc = ZS_OK;
     pthread_mutex_lock(&t->lock);
     rc = cw_reserve(t);
     if (rc == ZS_OK) {
-        t->cw[t->ncw++] = (struct cwait){CW_FLUSH, fn, ctx, timeout_ms};
+        t->cw[t->ncw++] = (struct cwait){CW_FLUSH, fn, ctx, timeout_ms, counts};
         atomic_store(&t->pend_urgent, 1);
     }
     pthread_mutex_unlock(&t->lock);
@@ -1902,6 +1971,7 @@ uint64_t zs_spool_destroy(struct zs_spool *sp)
         zs_free(t->segs);
         zs_free(t->ring.v);
         zs_free(t->ages);
+        zs_free(t->failed_seqs);
         pthread_mutex_destroy(&t->lock);
         pthread_mutex_destroy(&t->ack_lock);
         free(t->name);

@@ -137,13 +137,27 @@ ZS_MUST_CHECK zs_rc zs_spool_submit(struct zs_spool_table *t, const void *rec, s
                                     bool wait_ack, zs_spool_done_fn fn, void *ctx,
                                     uint64_t *out_seq);
 
+/* What a flush covered, when it is answered. */
+struct zs_spool_flush_counts {
+    bool known;            /* set when the flush was registered (not for a failed commit) */
+    uint64_t records;      /* covered (see zs_spool_flush) */
+    uint64_t acknowledged; /* ... acknowledged by Zerobus */
+    uint64_t failed;       /* ... rejected for good (dead-lettered) */
+    uint64_t pending;      /* ... neither yet (a timeout, an outage) */
+};
+
 /*
- * fn reports once every record accepted before this call is acknowledged (ZS_OK, seq =
- * the last of them), or ZS_EUNAVAIL while upstream fails, ZS_ETIMEDOUT after
- * timeout_ms (0: wait_timeout_ms), ZS_ECANCELED at shutdown. Same returns as submit.
+ * A flush covers the records accepted up to this call since the last flush of the table
+ * that saw all of its records done (since the start, for the first): a flush that timed
+ * out is covered again by the next one. fn reports once every one of them is done: ZS_OK (seq =
+ * the last of them) when all were acknowledged; ZS_EAUTH when some were rejected for good
+ * (before or after this call); ZS_EUNAVAIL while upstream fails, ZS_ETIMEDOUT after
+ * timeout_ms (0: wait_timeout_ms), ZS_ECANCELED at shutdown. counts (may be NULL; owned by
+ * the caller, valid until fn runs) is filled just before fn. Same returns as submit.
  */
 ZS_MUST_CHECK zs_rc zs_spool_flush(struct zs_spool_table *t, uint32_t timeout_ms,
-                                   zs_spool_done_fn fn, void *ctx);
+                                   zs_spool_done_fn fn, void *ctx,
+                                   struct zs_spool_flush_counts *counts);
 
 struct zs_spool_table_state {
     const char *mode;            /* "disk" or "memory" */

@@ -160,16 +160,24 @@ def test_schema_mismatch_upstream_is_502(env):
     c, h, _ = s.request("GET", "/health")
     assert c == 503 and h["status"] == "degraded" and "temp" in h["reasons"][0]
     assert h["tables"]["station_one"]["dead_letters"] == 1
+    # A flush over records that were rejected (before it came) is not a 200: it says what
+    # failed; it covers every record since the start (no flush before it).
+    assert s.request("POST", "/ingest/station_one", {"temp": 2})[0] == 202
+    c, b, _ = s.request("POST", "/flush/station_one")
+    assert c == 502 and b["records"] == 2 and b["failed"] == 2 and b["acknowledged"] == 0, (c, b)
+    assert b["pending"] == 0 and b["table"] == "station_one" and "rejected" in b["error"]
+    c, b, _ = s.request("POST", "/flush/station_one")  # told once: nothing new since
+    assert c == 200 and b["records"] == 0 and b["status"] == "success", (c, b)
     # A record given up makes the exit status non-zero; it is in the dead-letter file.
     s.proc.stop(expect_code=3)
     with open(os.path.join(os.path.dirname(s.config), "spool", "dead-letter", T1 + ".ndjson")) as f:
         dl = [json.loads(line) for line in f]
-    assert len(dl) == 1 and dl[0]["status"] == "ZS_EAUTH" and "temp" in dl[0]["message"]
+    assert len(dl) == 2 and dl[0]["status"] == "ZS_EAUTH" and "temp" in dl[0]["message"]
     assert dl[0]["seq"] == 1 and dl[0]["record_base64"] == "EAE="  # field 2 (temp) = 1
     assert dl[0]["record"] == {"temp": 1}  # decoded back with the table's schema
     out = subprocess.run([STATION, "spool", "--config", s.config, "status"], capture_output=True,
                          text=True, timeout=30)
-    assert out.returncode == 0 and re.search(r"main\.zerobus\.station_one +\d+ +0 +\d+ +0 +1",
+    assert out.returncode == 0 and re.search(r"main\.zerobus\.station_one +\d+ +0 +\d+ +0 +2",
                                              out.stdout), out.stdout
 
 

@@ -89,9 +89,10 @@ static void k_state(void *ctx, void *table, struct zs_spool_upstream *out)
 {
     (void)ctx, (void)table;
     memset(out, 0, sizeof *out);
-    out->state = K.failing ? "recovering" : "open";
-    out->failing = K.failing;
-    if (K.failing)
+    int failing = __atomic_load_n(&K.failing, __ATOMIC_ACQUIRE); /* the spool thread reads */
+    out->state = failing ? "recovering" : "open";
+    out->failing = failing;
+    if (failing)
         snprintf(out->last_error, sizeof out->last_error, "UNAVAILABLE: test outage");
 }
 
@@ -407,7 +408,7 @@ static void test_wait_for_ack_and_flush(void **state)
     submit(0, false);
     submit(1, true);
     WAIT_FOR(sent_count() == 2);
-    assert_rc(zs_spool_flush(T, 0, on_answer, &A[5]), ZS_OK);
+    assert_rc(zs_spool_flush(T, 0, on_answer, &A[5], NULL), ZS_OK);
     WAIT_FOR(answered(0) == 1);
     assert_int_equal(answered(1), 0); /* waits for its ack */
     complete(0, ZS_OK, NULL);
@@ -418,11 +419,11 @@ static void test_wait_for_ack_and_flush(void **state)
     assert_int_equal(A[1].seq, 2);
     assert_rc(A[5].rc, ZS_OK);
     /* A flush with nothing pending answers at once; a timed-out one says so. */
-    assert_rc(zs_spool_flush(T, 0, on_answer, &A[6]), ZS_OK);
+    assert_rc(zs_spool_flush(T, 0, on_answer, &A[6], NULL), ZS_OK);
     WAIT_FOR(answered(6) == 1);
     submit(2, false);
     WAIT_FOR(sent_count() == 3);
-    assert_rc(zs_spool_flush(T, 50, on_answer, &A[7]), ZS_OK);
+    assert_rc(zs_spool_flush(T, 50, on_answer, &A[7], NULL), ZS_OK);
     WAIT_FOR(answered(7) == 1);
     assert_rc(A[7].rc, ZS_ETIMEDOUT);
     stop();
@@ -439,6 +440,13 @@ static void on_flush(void *ctx, zs_rc rc, uint64_t seq, const char *reason, bool
     on_answer(&A[100 + (r - R)], rc, seq, reason, retryable);
 }
 
+static uint64_t dead_letters(void)
+{
+    struct zs_spool_table_state st;
+    zs_spool_table_state(T, &st);
+    return st.dead_letters;
+}
+
 /* A flush answers 200 only if every record it covered was acknowledged, else the counts. */
 static void test_flush_after_a_rejection_is_not_200(void **state)
 {
@@ -447,7 +455,8 @@ static void test_flush_after_a_rejection_is_not_200(void **state)
     for (int i = 0; i < 3; i++)
         submit(i, false);
     WAIT_FOR(sent_count() == 3);
-    assert_rc(zs_spool_flush(T, 0, on_flush, &R[0]), ZS_OK);
+    struct zs_spool_flush_counts fc[4] = {{0}};
+    assert_rc(zs_spool_flush(T, 0, on_flush, &R[0], &fc[0]), ZS_OK);
     WAIT_FOR(answered(2) == 1); /* the flush is registered after the group's commit */
     complete(0, ZS_OK, NULL);
     complete(1, ZS_EAUTH, "INVALID_ARGUMENT: no");
@@ -456,13 +465,37 @@ static void test_flush_after_a_rejection_is_not_200(void **state)
     assert_rc(A[100].rc, ZS_EAUTH);
     assert_non_null(strstr(R[0].reason, "1 of the 3 records"));
     assert_non_null(strstr(R[0].reason, "2 acknowledged"));
-    /* A timed-out flush gives the counts too. */
+    assert_true(fc[0].known);
+    assert_int_equal(fc[0].records, 3);
+    assert_int_equal(fc[0].acknowledged, 2);
+    assert_int_equal(fc[0].failed, 1);
+    assert_int_equal(fc[0].pending, 0);
+    /* A timed-out flush gives the counts too; it covers what came after the last flush. */
     submit(3, false);
     WAIT_FOR(sent_count() == 4);
-    assert_rc(zs_spool_flush(T, 30, on_flush, &R[1]), ZS_OK);
+    assert_rc(zs_spool_flush(T, 30, on_flush, &R[1], &fc[1]), ZS_OK);
     WAIT_FOR(answered(101) == 1);
     assert_rc(A[101].rc, ZS_ETIMEDOUT);
     assert_non_null(strstr(R[1].reason, "1 pending"));
+    assert_int_equal(fc[1].records, 1);
+    assert_int_equal(fc[1].pending, 1);
+    /* A record rejected before the flush comes is still one the flush covers. */
+    complete(3, ZS_OK, NULL);
+    submit(4, false);
+    WAIT_FOR(sent_count() == 5);
+    complete(4, ZS_EAUTH, "INVALID_ARGUMENT: no");
+    WAIT_FOR(dead_letters() == 2);
+    assert_rc(zs_spool_flush(T, 0, on_flush, &R[2], &fc[2]), ZS_OK);
+    WAIT_FOR(answered(102) == 1);
+    assert_rc(A[102].rc, ZS_EAUTH);
+    assert_int_equal(fc[2].records, 2); /* the timed-out flush's record, and this one */
+    assert_int_equal(fc[2].failed, 1);
+    assert_int_equal(fc[2].acknowledged, 1);
+    /* ... and only once: the next flush, with nothing new, is a 200. */
+    assert_rc(zs_spool_flush(T, 0, on_flush, &R[3], &fc[3]), ZS_OK);
+    WAIT_FOR(answered(103) == 1);
+    assert_rc(A[103].rc, ZS_OK);
+    assert_int_equal(fc[3].records, 0);
     stop();
 }
 
@@ -472,10 +505,10 @@ static void test_upstream_failing_answers_waiters_503(void **state)
     start();
     submit(0, true);
     WAIT_FOR(sent_count() == 1);
-    K.failing = 1;
+    __atomic_store_n(&K.failing, 1, __ATOMIC_RELEASE);
     WAIT_FOR(answered(0) == 1);
     assert_rc(A[0].rc, ZS_EUNAVAIL);
-    K.failing = 0;
+    __atomic_store_n(&K.failing, 0, __ATOMIC_RELEASE);
     stop();
 }
 
