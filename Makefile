@@ -3,7 +3,7 @@ JOBS ?= $(shell nproc)
 CONFIG ?= examples/config.json
 SECONDS ?= 600
 
-.PHONY: all run test test-asan test-gcc bench fuzz format format-check clean
+.PHONY: all run test test-asan test-gcc tsan bench fuzz format format-check clean
 
 all:
 	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF
@@ -16,8 +16,9 @@ run: all
 	./build/release/src/zerobus-station --config $(CONFIG) --port $(PORT) --local ./local-data
 
 # Everything CI runs: format, clang-14 ASan+UBSan with libFuzzer corpus replay,
-# then gcc-12 with -Werror (tests and corpus replay without sanitizers).
-test: format-check test-asan test-gcc
+# then gcc-12 with -Werror (tests and corpus replay without sanitizers, the daemons under
+# valgrind), then clang-14 ThreadSanitizer (unit and integration tests).
+test: format-check test-asan test-gcc tsan
 
 test-asan:
 	CC=clang-14 cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DZS_WERROR=ON \
@@ -29,6 +30,14 @@ test-gcc:
 	CC=gcc cmake -S . -B build/gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZS_WERROR=ON -DZS_TESTING=ON
 	cmake --build build/gcc -j$(JOBS)
 	cd build/gcc && ctest --output-on-failure -j$(JOBS)
+
+# ThreadSanitizer: every test, the daemons included (tests/tsan.supp says what is
+# suppressed and why: the uninstrumented gRPC, absl and curl of Debian).
+tsan:
+	CC=clang-14 cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DZS_WERROR=ON -DZS_TSAN=ON \
+	  -DZS_TESTING=ON
+	cmake --build build/tsan -j$(JOBS)
+	cd build/tsan && ctest --output-on-failure -j$(JOBS)
 
 bench: all
 	./build/release/bench/bench_transcode

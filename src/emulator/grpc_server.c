@@ -76,7 +76,7 @@ struct grpc_state {
     void *method;
     pthread_t thread;
     struct stream *streams;
-    int shutting_down;
+    atomic_int shutting_down; /* main thread sets it, the completion-queue thread reads it */
 };
 
 static struct grpc_state G;

@@ -22,6 +22,13 @@
 
 /* ---------------------------------------------------------------- records */
 
+/* The client thread writes s->call and reads it plainly; all_idle (main thread, at
+ * shutdown) reads it atomically, so every write is an atomic store. */
+static void stream_set_call(struct zb_stream *s, void *call)
+{
+    __atomic_store_n(&s->call, call, __ATOMIC_RELAXED);
+}
+
 static int recq_push(struct zb_recq *q, const struct zb_rec *r)
 {
     if (q->len == q->cap) {
@@ -249,7 +256,7 @@ static void episode_failed(struct zb_stream *s, int code)
         s->token_retry_used = 1;
         retryable = 1;
     }
-    s->call = NULL;
+    stream_set_call(s, NULL);
     s->send_busy = 0;
     /* Unacked batches go back to the queue, to be sent again with new offsets. */
     if (s->n_sent > 0) {
@@ -297,7 +304,7 @@ void zb_stream_on_status(struct zb_stream *s, int code, const char *details)
     void *call = s->call;
     if (call != NULL)
         z->tops->release(z->tctx, call);
-    s->call = NULL;
+    stream_set_call(s, NULL);
     s->send_busy = 0;
     if (s->state == ZB_CLOSED || s->state == ZB_IDLE || s->state == ZB_BACKOFF)
         return;
@@ -309,7 +316,7 @@ void zb_stream_on_status(struct zb_stream *s, int code, const char *details)
         /* The server closed a paused stream: reconnect at once, as after the pause. */
         s->state = ZB_BACKOFF;
         s->deadline_ms = z->now_ms();
-        s->call = NULL;
+        stream_set_call(s, NULL);
         if (s->n_sent > 0) {
             atomic_fetch_add(&s->t->replayed, s->n_sent);
             s->n_sent = 0;
@@ -427,7 +434,7 @@ void zb_stream_token(struct zb_stream *s, const char *token, const char *reason,
     s->half_closed = 0;
     s->dropping = 0;
     s->next_offset = 0;
-    s->call = z->tops->open(z->tctx, s, token[0] ? auth : NULL, s->t->name);
+    stream_set_call(s, z->tops->open(z->tctx, s, token[0] ? auth : NULL, s->t->name));
     zs_wipe(auth, sizeof auth);
     if (s->call == NULL || encode_create(s) != 0 ||
         z->tops->send(z->tctx, s->call, s->msg.data, s->msg.len) != 0) {
@@ -546,7 +553,7 @@ void zb_stream_tick(struct zb_stream *s, int force)
             void *call = s->call;
             s->state = ZB_BACKOFF;
             s->deadline_ms = now;
-            s->call = NULL;
+            stream_set_call(s, NULL);
             if (call != NULL) {
                 z->tops->cancel(z->tctx, call);
                 z->tops->release(z->tctx, call);
@@ -622,7 +629,7 @@ void zb_stream_shutdown(struct zb_stream *s, const char *reason)
     struct zs_zb *z = s->t->z;
     void *call = s->call;
     s->state = ZB_CLOSED;
-    s->call = NULL;
+    stream_set_call(s, NULL);
     if (call != NULL) {
         z->tops->cancel(z->tctx, call);
         z->tops->release(z->tctx, call);

@@ -92,7 +92,7 @@ struct zb_stream {
     struct zs_zb_table *t;
     int index;
     enum zb_state state;
-    void *call;
+    void *call; /* client thread; set through stream_set_call (all_idle reads it at shutdown) */
     int send_busy, half_closed;
     int dropping;             /* we cancelled the call: keep our reason over CANCELLED */
     struct zb_recq recs;      /* every record not completed, in order */
@@ -166,7 +166,10 @@ struct zs_zb {
     const struct zs_zb_transport_ops *tops;
     void *tctx;
     struct zb_token_source tokens;
-    struct zs_zb_table *tables;
+    /* Added at the head by zs_zb_table_add (any thread, under lock) while the client thread
+     * walks it: atomic, so a table is whole before the client thread sees it; never
+     * removed before zb_client_release. */
+    struct zs_zb_table *_Atomic tables;
     pthread_t thread;
     int thread_running;
     atomic_int stopping;
