@@ -6,21 +6,22 @@
 #include <string.h>
 
 #ifdef ZS_TESTING
-static long fail_countdown = -1;
+#include <stdatomic.h>
+
+/* Atomic: a test sets it while a server thread allocates. */
+static atomic_long fail_countdown = -1;
 
 void zs_mem_fail_after(long n)
 {
-    fail_countdown = n;
+    atomic_store(&fail_countdown, n);
 }
 
 static int should_fail(void)
 {
-    if (fail_countdown < 0)
-        return 0;
-    if (fail_countdown == 0)
-        return 1;
-    fail_countdown--;
-    return 0;
+    long n = atomic_load(&fail_countdown);
+    while (n > 0 && !atomic_compare_exchange_weak(&fail_countdown, &n, n - 1))
+        ;
+    return n == 0;
 }
 #else
 #define should_fail() 0

@@ -5,6 +5,7 @@
  * while their handler is still pending.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "core/zs_mem.h"
 #include "http/zs_http.h"
 #include "zs_test.h"
 
@@ -283,6 +285,30 @@ static void test_client_leaves_while_deferred(void **state)
     close(fd2);
 }
 
+#ifdef ZS_TESTING
+/* No memory for a connection: it is accepted and closed, and the next one is served (a
+ * connection libuv offered and nobody accepted would stop the listener). */
+static void test_accept_after_out_of_memory(void **state)
+{
+    (void)state;
+    zs_mem_fail_after(0); /* the next allocation fails: the new connection's transport */
+    int fd = connect_server();
+    char c;
+    ssize_t n = read(fd, &c, 1);
+    int e = errno;
+    zs_mem_fail_after(-1);
+    close(fd);
+    assert_true(n == 0 || (n < 0 && e == ECONNRESET)); /* closed, not left waiting */
+    int fd2 = connect_server();
+    char buf[4096];
+    send_all(fd2, "GET /after HTTP/1.1\r\n\r\n");
+    read_responses(fd2, buf, sizeof buf, 1);
+    assert_non_null(strstr(buf, "HTTP/1.1 200 "));
+    assert_non_null(strstr(buf, "GET /after"));
+    close(fd2);
+}
+#endif
+
 static void test_query_decoding(void **state)
 {
     (void)state;
@@ -310,6 +336,9 @@ int main(void)
         cmocka_unit_test(test_slow_client_gets_408),
         cmocka_unit_test(test_slow_second_request_gets_408),
         cmocka_unit_test(test_client_leaves_while_deferred),
+#ifdef ZS_TESTING
+        cmocka_unit_test(test_accept_after_out_of_memory),
+#endif
         cmocka_unit_test(test_query_decoding),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
