@@ -35,7 +35,7 @@ struct parked {
     zs_rc rc;
     bool retryable;
     char reason[256];
-    struct zs_spool_flush_counts counts; /* a flush's, filled before it is answered */
+    struct zs_spool_counts counts; /* a flush's, filled before it is answered */
 };
 
 struct zs_gateway_worker {

@@ -40,20 +40,22 @@ struct cwait {
     enum cw_kind kind;
     zs_spool_done_fn fn;
     void *ctx;
-    uint32_t timeout_ms;                  /* a flush's own deadline */
-    struct zs_spool_flush_counts *counts; /* a flush's counts, filled before fn */
+    uint32_t timeout_ms;            /* a flush's own deadline */
+    struct zs_spool_counts *counts; /* a flush's or a batch's counts, filled before fn */
+    uint32_t nrec;                  /* records it stands for: 1, a batch's n, 0 for a flush */
 };
 
 /* A request waiting for the frontier to reach seq. */
 struct waiter {
     uint64_t seq;
-    uint64_t from;   /* a flush: the flush mark when it came (it covers (from, seq]) */
-    uint64_t failed; /* a flush: records it covered that were dead-lettered (flush_settle) */
+    uint64_t from;   /* a flush: the flush mark when it came; a batch: before its first */
+    uint64_t failed; /* records of (from, seq] that were dead-lettered */
     long long deadline_ms;
     int is_flush;
+    int is_range; /* a batch's: every record of (from, seq] done, failures counted */
     zs_spool_done_fn fn;
     void *ctx;
-    struct zs_spool_flush_counts *counts; /* a flush's, or NULL */
+    struct zs_spool_counts *counts; /* a flush's or a batch's, or NULL */
     struct waiter *next;
 };
 
@@ -276,6 +278,19 @@ static struct waiter *waiter_add(struct zs_spool_table *t, uint64_t seq, int is_
     return w;
 }
 
+/* Under ack_lock: somebody waits for the ack of records first..first+n-1 (a record, or a
+ * batch: then once all are done, with their counts). */
+static void waiter_add_records(struct zs_spool_table *t, uint64_t first, uint32_t n,
+                               zs_spool_done_fn fn, void *ctx, struct zs_spool_counts *counts)
+{
+    struct waiter *w = waiter_add(t, first + n - 1, 0, t->sp->o.wait_timeout_ms, fn, ctx);
+    if (n > 1 || counts != NULL) {
+        w->is_range = 1;
+        w->from = first - 1;
+        w->counts = counts;
+    }
+}
+
 /* Failed records a flush may still have to report: above the mark, at most this many
  * (beyond, or out of memory, they are only counted, and every flush until a complete one
  * reports them). */
@@ -362,7 +377,8 @@ static struct waiter *waiters_take(struct zs_spool_table *t, uint64_t seq, int r
     struct waiter **pp = &t->waiters;
     while (*pp != NULL && (*pp)->seq <= seq) {
         struct waiter *w = *pp;
-        if ((reached_too && w->seq <= t->frontier) || (!w->is_flush && w->seq == seq)) {
+        if ((reached_too && w->seq <= t->frontier) ||
+            (!w->is_flush && !w->is_range && w->seq == seq)) {
             *pp = w->next;
             w->next = NULL;
             *dt = w;
@@ -387,20 +403,21 @@ static void waiters_call_at(struct waiter *list, zs_rc rc, const char *reason, b
     while (list != NULL) {
         struct waiter *w = list;
         list = w->next;
-        if (w->is_flush && w->counts != NULL) {
+        int counted = w->is_flush || w->is_range;
+        if (counted && w->counts != NULL) {
             /* Done: every record the flush covered when it is answered ZS_OK. */
             uint64_t n = w->seq > w->from ? w->seq - w->from : 0,
                      end = rc == ZS_OK ? w->seq : frontier;
             uint64_t done = end > w->from ? (end < w->seq ? end : w->seq) - w->from : 0;
             uint64_t failed = w->failed < done ? w->failed : done;
-            *w->counts = (struct zs_spool_flush_counts){.known = true,
-                                                        .records = n,
-                                                        .acknowledged = done - failed,
-                                                        .failed = failed,
-                                                        .pending = n - done};
+            *w->counts = (struct zs_spool_counts){.known = true,
+                                                  .records = n,
+                                                  .acknowledged = done - failed,
+                                                  .failed = failed,
+                                                  .pending = n - done};
         }
-        if (rc != ZS_OK && w->is_flush) {
-            /* The counts of what the flush covered, beside the reason. */
+        if (rc != ZS_OK && counted) {
+            /* The counts of what the flush or batch covered, beside the reason. */
             char why[400];
             uint64_t n = w->seq > w->from ? w->seq - w->from : 0;
             uint64_t done =
@@ -413,12 +430,12 @@ static void waiters_call_at(struct waiter *list, zs_rc rc, const char *reason, b
                      (unsigned long long)acked, (unsigned long long)w->failed,
                      (unsigned long long)pending);
             w->fn(w->ctx, rc, w->seq, why, retryable);
-        } else if (rc == ZS_OK && w->is_flush && w->failed > 0) {
-            /* Honest: a flush whose records were not all acknowledged is not a 200. */
+        } else if (rc == ZS_OK && counted && w->failed > 0) {
+            /* Honest: a flush or batch whose records were not all acknowledged is not a 200. */
             char why[200];
             uint64_t n = w->seq > w->from ? w->seq - w->from : w->failed;
             snprintf(why, sizeof why,
-                     "%llu of the %llu records the flush covered were rejected by Zerobus "
+                     "%llu of the %llu records were rejected by Zerobus "
                      "(dead-lettered); %llu acknowledged",
                      (unsigned long long)w->failed, (unsigned long long)n,
                      (unsigned long long)(n - w->failed));
@@ -625,8 +642,12 @@ static void on_sink_done(void *ctx, uint64_t seq, const void *rec, size_t len, z
     }
     pthread_mutex_lock(&t->ack_lock);
     struct waiter *failed = rc != ZS_OK ? waiters_take(t, seq, 0) : NULL;
-    if (rc != ZS_OK) /* flushes that cover it will not answer 200 */
+    if (rc != ZS_OK) { /* flushes and batches that cover it will not answer 200 */
         failed_note(t, seq);
+        for (struct waiter *w = t->waiters; w != NULL; w = w->next)
+            if (w->is_range && w->from < seq && seq <= w->seq)
+                w->failed++;
+    }
     uint64_t moved = ring_mark(t, seq);
     if (moved)
         age_trim(t);
@@ -995,7 +1016,7 @@ static int commit_table(struct zs_spool_table *t)
     uint64_t nrec = 0;
     bool waited = false;
     for (size_t i = 0; i < ncw; i++) {
-        nrec += t->wcw[i].kind != CW_FLUSH;
+        nrec += t->wcw[i].nrec;
         waited |= t->wcw[i].kind == CW_ACK;
     }
     if (s != NULL) {
@@ -1009,12 +1030,12 @@ static int commit_table(struct zs_spool_table *t)
     age_push(t, t->next_seq, zs_wall_ms());
     uint64_t seq = first;
     for (size_t i = 0; i < ncw; i++) { /* waiters first: an ack may come as soon as we send */
-        if (t->wcw[i].kind == CW_ACK)
-            waiter_add(t, seq, 0, sp->o.wait_timeout_ms, t->wcw[i].fn, t->wcw[i].ctx);
-        else if (t->wcw[i].kind == CW_FLUSH)
-            waiter_add(t, seq - 1, 1, t->wcw[i].timeout_ms, t->wcw[i].fn, t->wcw[i].ctx)->counts =
-                t->wcw[i].counts;
-        seq += t->wcw[i].kind != CW_FLUSH;
+        struct cwait *c = &t->wcw[i];
+        if (c->kind == CW_ACK)
+            waiter_add_records(t, seq, c->nrec, c->fn, c->ctx, c->counts);
+        else if (c->kind == CW_FLUSH)
+            waiter_add(t, seq - 1, 1, c->timeout_ms, c->fn, c->ctx)->counts = c->counts;
+        seq += c->nrec;
     }
     /* Flushes with nothing before them are done already. */
     struct waiter *done = t->waiters != NULL && t->waiters->seq <= t->frontier
@@ -1035,9 +1056,9 @@ static int commit_table(struct zs_spool_table *t)
     struct cdone *cd = ncommit ? zs_xcalloc(ncommit, sizeof *cd) : NULL;
     seq = first;
     for (size_t i = 0, k = 0; i < ncw; i++) {
-        if (t->wcw[i].kind == CW_COMMIT)
-            cd[k++] = (struct cdone){t->wcw[i].fn, t->wcw[i].ctx, seq};
-        seq += t->wcw[i].kind != CW_FLUSH;
+        if (t->wcw[i].kind == CW_COMMIT) /* a batch's answer has its last record's seq */
+            cd[k++] = (struct cdone){t->wcw[i].fn, t->wcw[i].ctx, seq + t->wcw[i].nrec - 1};
+        seq += t->wcw[i].nrec;
     }
     if (ncommit > 0 && sp->o.sync == ZS_SPOOL_SYNC_COMMIT) {
         struct syncreq *r = zs_xcalloc(1, sizeof *r);
@@ -1267,7 +1288,7 @@ zs_rc zs_spool_submit(struct zs_spool_table *t, const void *rec, size_t len, boo
             atomic_store(&t->accepted, seq);
             age_push(t, seq + 1, zs_wall_ms());
             if (wait_ack)
-                waiter_add(t, seq, 0, sp->o.wait_timeout_ms, fn, ctx);
+                waiter_add_records(t, seq, 1, fn, ctx, NULL);
         }
         pthread_mutex_unlock(&t->ack_lock);
         if (rc == ZS_EAGAIN) {
@@ -1295,7 +1316,7 @@ zs_rc zs_spool_submit(struct zs_spool_table *t, const void *rec, size_t len, boo
         (rc = zs_buf_append(&t->pend, rec, len)) != ZS_OK)
         t->pend.len -= sizeof head;
     if (rc == ZS_OK) {
-        t->cw[t->ncw++] = (struct cwait){wait_ack ? CW_ACK : CW_COMMIT, fn, ctx, 0, NULL};
+        t->cw[t->ncw++] = (struct cwait){wait_ack ? CW_ACK : CW_COMMIT, fn, ctx, 0, NULL, 1};
         if (wait_ack)
             atomic_store(&t->pend_urgent, 1);
         atomic_store(&t->pend_bytes_total, t->pend.len);
@@ -1311,8 +1332,95 @@ zs_rc zs_spool_submit(struct zs_spool_table *t, const void *rec, size_t len, boo
     return rc;
 }
 
+zs_rc zs_spool_submit_batch(struct zs_spool_table *t, const uint8_t *const *recs,
+                            const size_t *lens, size_t n, bool wait_ack, zs_spool_done_fn fn,
+                            void *ctx, struct zs_spool_counts *counts, uint64_t *out_last,
+                            size_t *out_accepted)
+{
+    struct zs_spool *sp = t->sp;
+    *out_last = 0;
+    *out_accepted = 0;
+    if (n == 0 || n > UINT32_MAX)
+        return ZS_EINVAL;
+    if (atomic_load(&sp->stopping))
+        return ZS_ECANCELED;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (lens[i] > ZS_SEG_MAX_RECORD)
+            return ZS_ELIMIT;
+        total += ZS_SEG_FRAME + lens[i];
+    }
+    if (sp->o.mode == ZS_SPOOL_MEMORY) {
+        /* Straight to the sink, in order; a full window stops it part way (ZS_EAGAIN with
+         * *out_accepted): the records before are on their way, nobody waits for them. */
+        struct variant *v = &t->vars[0];
+        zs_rc rc = ZS_OK;
+        size_t k = 0;
+        pthread_mutex_lock(&t->ack_lock);
+        uint64_t first = atomic_load(&t->mem_seq) + 1;
+        for (; k < n; k++) {
+            rc = sp->o.sink->submit(sp->o.sink_ctx, v->sink_table, recs[k], lens[k], wait_ack,
+                                    first + k, on_sink_done, t);
+            if (rc != ZS_OK)
+                break;
+            atomic_store(&t->mem_seq, first + k);
+            atomic_store(&t->accepted, first + k);
+        }
+        if (k > 0)
+            age_push(t, first + k, zs_wall_ms());
+        if (k == n && wait_ack)
+            waiter_add_records(t, first, (uint32_t)n, fn, ctx, counts);
+        pthread_mutex_unlock(&t->ack_lock);
+        *out_accepted = k;
+        if (k == n) {
+            if (!wait_ack)
+                *out_last = first + n - 1;
+            return ZS_OK;
+        }
+        struct zs_spool_upstream up;
+        if (rc == ZS_EAGAIN) {
+            sp->o.sink->state(sp->o.sink_ctx, v->sink_table, &up);
+            if (up.failing || strcmp(up.state, "recovering") == 0)
+                return ZS_EUNAVAIL;
+        }
+        return rc;
+    }
+    /* Disk: every frame into the pending buffer at once, one waiter for the batch. */
+    if (atomic_load(&t->disk_bytes) + atomic_load(&t->pend_bytes_total) + total > sp->o.max_bytes)
+        return ZS_EUNAVAIL;
+    zs_rc rc = ZS_OK;
+    pthread_mutex_lock(&t->lock);
+    size_t mark = t->pend.len;
+    if (t->pend.len + total > sp->o.max_pending_bytes)
+        rc = ZS_EAGAIN;
+    else
+        rc = cw_reserve(t);
+    for (size_t i = 0; i < n && rc == ZS_OK; i++) {
+        uint8_t head[ZS_SEG_FRAME];
+        zs_seg_frame_head(head, recs[i], (uint32_t)lens[i]);
+        if ((rc = zs_buf_append(&t->pend, head, sizeof head)) == ZS_OK)
+            rc = zs_buf_append(&t->pend, recs[i], lens[i]);
+    }
+    if (rc == ZS_OK) {
+        t->cw[t->ncw++] =
+            (struct cwait){wait_ack ? CW_ACK : CW_COMMIT, fn, ctx, 0, counts, (uint32_t)n};
+        if (wait_ack)
+            atomic_store(&t->pend_urgent, 1);
+        atomic_store(&t->pend_bytes_total, t->pend.len);
+        *out_accepted = n;
+    } else {
+        t->pend.len = mark; /* none of it */
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (rc == ZS_ELIMIT)
+        rc = ZS_EAGAIN;
+    if (rc == ZS_OK && (wait_ack || !atomic_load(&sp->sync_active)))
+        kick(sp);
+    return rc;
+}
+
 zs_rc zs_spool_flush(struct zs_spool_table *t, uint32_t timeout_ms, zs_spool_done_fn fn, void *ctx,
-                     struct zs_spool_flush_counts *counts)
+                     struct zs_spool_counts *counts)
 {
     struct zs_spool *sp = t->sp;
     if (atomic_load(&sp->stopping))
@@ -1333,7 +1441,7 @@ zs_rc zs_spool_flush(struct zs_spool_table *t, uint32_t timeout_ms, zs_spool_don
     pthread_mutex_lock(&t->lock);
     rc = cw_reserve(t);
     if (rc == ZS_OK) {
-        t->cw[t->ncw++] = (struct cwait){CW_FLUSH, fn, ctx, timeout_ms, counts};
+        t->cw[t->ncw++] = (struct cwait){CW_FLUSH, fn, ctx, timeout_ms, counts, 0};
         atomic_store(&t->pend_urgent, 1);
     }
     pthread_mutex_unlock(&t->lock);

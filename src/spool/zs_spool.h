@@ -137,14 +137,34 @@ ZS_MUST_CHECK zs_rc zs_spool_submit(struct zs_spool_table *t, const void *rec, s
                                     bool wait_ack, zs_spool_done_fn fn, void *ctx,
                                     uint64_t *out_seq);
 
-/* What a flush covered, when it is answered. */
-struct zs_spool_flush_counts {
+/* What a flush or a waited batch covered, when it is answered. */
+struct zs_spool_counts {
     bool known;            /* set when the flush was registered (not for a failed commit) */
     uint64_t records;      /* covered (see zs_spool_flush) */
     uint64_t acknowledged; /* ... acknowledged by Zerobus */
     uint64_t failed;       /* ... rejected for good (dead-lettered) */
     uint64_t pending;      /* ... neither yet (a timeout, an outage) */
 };
+
+/*
+ * Submit n records as one batch (recs[i] of lens[i] bytes, borrowed for the call).
+ * Disk mode: all or none are accepted, in order, numbered consecutively; fn reports once,
+ * like zs_spool_submit for one record: after the group's commit (ZS_OK, seq = the last
+ * record's) or, with wait_ack, once every record is done: ZS_OK when all were acknowledged,
+ * ZS_EAUTH when some were rejected for good, the other codes as for a record. counts (may
+ * be NULL; valid until fn runs) is filled before a wait_ack answer.
+ * Memory mode: records go to the sink in order; without wait_ack all are accepted at once
+ * (*out_last = the last seq, fn never runs). A full window stops the batch part way:
+ * ZS_EAGAIN (or ZS_EUNAVAIL while upstream fails) with *out_accepted < n; the records
+ * before it are accepted, and nobody waits for them.
+ * Returns as zs_spool_submit, and ZS_EINVAL for n == 0. *out_accepted: records accepted.
+ * Thread: any.
+ */
+ZS_MUST_CHECK zs_rc zs_spool_submit_batch(struct zs_spool_table *t, const uint8_t *const *recs,
+                                          const size_t *lens, size_t n, bool wait_ack,
+                                          zs_spool_done_fn fn, void *ctx,
+                                          struct zs_spool_counts *counts, uint64_t *out_last,
+                                          size_t *out_accepted);
 
 /*
  * A flush covers the records accepted up to this call since the last flush of the table
@@ -156,8 +176,7 @@ struct zs_spool_flush_counts {
  * the caller, valid until fn runs) is filled just before fn. Same returns as submit.
  */
 ZS_MUST_CHECK zs_rc zs_spool_flush(struct zs_spool_table *t, uint32_t timeout_ms,
-                                   zs_spool_done_fn fn, void *ctx,
-                                   struct zs_spool_flush_counts *counts);
+                                   zs_spool_done_fn fn, void *ctx, struct zs_spool_counts *counts);
 
 struct zs_spool_table_state {
     const char *mode;            /* "disk" or "memory" */

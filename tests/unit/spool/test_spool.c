@@ -455,7 +455,7 @@ static void test_flush_after_a_rejection_is_not_200(void **state)
     for (int i = 0; i < 3; i++)
         submit(i, false);
     WAIT_FOR(sent_count() == 3);
-    struct zs_spool_flush_counts fc[4] = {{0}};
+    struct zs_spool_counts fc[4] = {{0}};
     assert_rc(zs_spool_flush(T, 0, on_flush, &R[0], &fc[0]), ZS_OK);
     WAIT_FOR(answered(2) == 1); /* the flush is registered after the group's commit */
     complete(0, ZS_OK, NULL);
@@ -497,6 +497,64 @@ static void test_flush_after_a_rejection_is_not_200(void **state)
     assert_rc(A[103].rc, ZS_OK);
     assert_int_equal(fc[3].records, 0);
     stop();
+}
+
+/* A batch: numbered together, one answer (the last seq after the commit; with wait_ack
+ * once every record is done, with the counts), all or nothing when it does not fit. */
+static void test_batch(void **state)
+{
+    (void)state;
+    struct zs_spool_opts o = opts();
+    o.max_pending_bytes = 4096;
+    start_with(o, "main.s.t");
+    static uint8_t bufs[8][16];
+    const uint8_t *recs[8];
+    size_t lens[8], acc;
+    uint64_t last;
+    for (int i = 0; i < 8; i++) {
+        lens[i] = (size_t)snprintf((char *)bufs[i], sizeof bufs[i], "b%d", i);
+        recs[i] = bufs[i];
+    }
+    submit(0, false); /* seq 1 */
+    assert_rc(zs_spool_submit_batch(T, recs, lens, 3, false, on_answer, &A[1], NULL, &last, &acc),
+              ZS_OK);
+    assert_int_equal(acc, 3);
+    assert_int_equal(last, 0); /* disk: answered after the commit */
+    WAIT_FOR(answered(1) == 1);
+    assert_rc(A[1].rc, ZS_OK);
+    assert_int_equal(A[1].seq, 4); /* records 2..4 */
+    WAIT_FOR(sent_count() == 4);
+    assert_memory_equal(K.s[3].data, "b2", 2);
+    assert_int_equal(K.s[3].seq, 4);
+    /* waited: one rejection among four makes it a ZS_EAUTH with the counts */
+    struct zs_spool_counts c = {0};
+    assert_rc(
+        zs_spool_submit_batch(T, recs + 3, lens + 3, 4, true, on_answer, &A[2], &c, &last, &acc),
+        ZS_OK);
+    WAIT_FOR(sent_count() == 8);
+    for (int i = 0; i < 8; i++)
+        if (i != 6)
+            complete(i, ZS_OK, NULL);
+    assert_int_equal(answered(2), 0); /* record 7 is not done */
+    complete(6, ZS_EAUTH, "INVALID_ARGUMENT: no");
+    WAIT_FOR(answered(2) == 1);
+    assert_rc(A[2].rc, ZS_EAUTH);
+    assert_int_equal(c.records, 4);
+    assert_int_equal(c.acknowledged, 3);
+    assert_int_equal(c.failed, 1);
+    assert_int_equal(c.pending, 0);
+    /* too large for the pending buffer: refused whole, nothing of it numbered */
+    static uint8_t big[3000];
+    const uint8_t *bigs[2] = {big, big};
+    size_t biglens[2] = {sizeof big, sizeof big};
+    assert_rc(
+        zs_spool_submit_batch(T, bigs, biglens, 2, false, on_answer, &A[3], NULL, &last, &acc),
+        ZS_EAGAIN);
+    assert_int_equal(acc, 0);
+    submit(4, false);
+    WAIT_FOR(answered(4) == 1);
+    assert_int_equal(A[4].seq, 9); /* right after the waited batch */
+    assert_int_equal(stop(), 1);   /* the rejected record is counted */
 }
 
 static void test_upstream_failing_answers_waiters_503(void **state)
@@ -923,6 +981,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commit_then_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_for_ack_and_flush, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_after_a_rejection_is_not_200, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upstream_failing_answers_waiters_503, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_replays_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segments_rotate_and_are_deleted, setup, teardown),
