@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/batch.h"
 #include "api/zs_api.h"
 #include "core/zs_log.h"
 #include "core/zs_mem.h"
@@ -21,7 +22,7 @@ struct gw_table {
     char *key_json; /* cfg->key as a quoted JSON string, for the hot-path replies */
 };
 
-enum park_kind { PARK_INGEST, PARK_FLUSH };
+enum park_kind { PARK_INGEST, PARK_FLUSH, PARK_BATCH };
 
 /* A request waiting for the spool (commit, ack, flush). */
 struct parked {
@@ -35,13 +36,19 @@ struct parked {
     zs_rc rc;
     bool retryable;
     char reason[256];
-    struct zs_spool_counts counts; /* a flush's, filled before it is answered */
+    struct zs_spool_counts counts; /* a flush's or a waited batch's, filled before its answer */
+    size_t records;                /* a batch: records submitted */
+    size_t rejected;               /* ... and invalid ones left out (partial=true) */
+    json_t *errors;                /* ... their list, or NULL */
 };
 
 struct zs_gateway_worker {
     struct zs_gateway *g;
     struct zs_transcoder *tc;
     struct zs_buf rec;
+    struct zs_batch batch; /* a batch request's records */
+    const uint8_t **bptr;  /* ... handed to the spool */
+    size_t *blen, bcap;
     zs_gateway_post_fn post;
     void *post_ctx;
 };
@@ -149,6 +156,29 @@ static void on_parked_done(void *ctx, zs_rc rc, uint64_t seq, const char *reason
     p->w->post(p->w->post_ctx, &p->node);
 }
 
+/* A batch's answer: status, message, counts; errors (stolen) when some were left out. */
+static void reply_batch(struct zs_http_req *r, const struct gw_table *t, int status,
+                        const char *state, const char *msg, size_t records, size_t rejected,
+                        json_t *errors, const struct zs_spool_counts *c, const char *extra)
+{
+    json_t *j = status < 300 ? json_pack("{s:s, s:s, s:s}", "status", state, "table", t->cfg->key,
+                                         "message", msg)
+                             : json_pack("{s:s, s:i, s:s}", "error", msg, "status_code", status,
+                                         "table", t->cfg->key);
+    json_object_set_new(j, "records", json_integer((json_int_t)records));
+    if (c != NULL && c->known) {
+        json_object_set_new(j, "acknowledged", json_integer((json_int_t)c->acknowledged));
+        json_object_set_new(j, "failed", json_integer((json_int_t)c->failed));
+        json_object_set_new(j, "pending", json_integer((json_int_t)c->pending));
+    }
+    if (errors != NULL) {
+        json_object_set_new(j, "accepted", json_integer((json_int_t)(status < 300 ? records : 0)));
+        json_object_set_new(j, "rejected", json_integer((json_int_t)rejected));
+        json_object_set_new(j, "errors", errors);
+    }
+    reply_json(r, status, j, extra);
+}
+
 /* A flush's answer (cold path): the original's shape, or the error's, with the counts of
  * what it covered. */
 static void reply_flush(const struct parked *p, int status, const char *msg, const char *extra)
@@ -180,7 +210,20 @@ void zs_gateway_answer(struct zs_handoff_node *node)
             p->reason[n] = '\0';
         }
     }
-    if (p->kind == PARK_FLUSH) {
+    if (p->kind == PARK_BATCH) {
+        int status = p->rc == ZS_OK                          ? (p->wait ? 200 : 202)
+                     : p->rc == ZS_ETIMEDOUT                 ? 504
+                     : p->rc == ZS_ENOSPC || p->rc == ZS_EIO ? 503
+                     : p->retryable || p->rc == ZS_ECANCELED ? 503
+                                                             : 502;
+        reply_batch(r, p->t, status, p->wait ? "success" : "queued",
+                    status == 200   ? "Records ingested and acknowledged by Zerobus"
+                    : status == 202 ? "Records queued for ingestion"
+                    : p->reason[0]  ? p->reason
+                                    : "not every record was acknowledged",
+                    p->records, p->rejected, p->errors, p->wait ? &p->counts : NULL,
+                    status == 503 ? "Retry-After: 1\r\n" : NULL);
+    } else if (p->kind == PARK_FLUSH) {
         int status = p->rc == ZS_OK                          ? 200
                      : p->rc == ZS_ETIMEDOUT                 ? 504
                      : p->rc == ZS_ENOSPC || p->rc == ZS_EIO ? 503
@@ -376,6 +419,144 @@ static void reply_refused(struct zs_http_req *r, const struct gw_table *t, zs_rc
     }
 }
 
+/* Which body a request has: NDJSON by its Content-Type, an array by its first byte. */
+static int body_form(const struct zs_http_req *r, enum zs_batch_form *form)
+{
+    const struct zs_slice *ct = zs_http_req_header(r, "content-type");
+    if (ct != NULL) {
+        size_t n = 0;
+        while (n < ct->len && ct->ptr[n] != ';' && ct->ptr[n] != ' ')
+            n++;
+        static const char *const nd[] = {"application/x-ndjson", "application/jsonl",
+                                         "application/x-jsonlines", "application/ndjson"};
+        for (size_t i = 0; i < sizeof nd / sizeof nd[0]; i++) {
+            if (n == strlen(nd[i]) && strncasecmp((const char *)ct->ptr, nd[i], n) == 0) {
+                *form = ZS_BATCH_NDJSON;
+                return 1;
+            }
+        }
+    }
+    for (size_t i = 0; i < r->body.len; i++) {
+        uint8_t c = r->body.ptr[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+            continue;
+        *form = ZS_BATCH_ARRAY;
+        return c == '[';
+    }
+    return 0;
+}
+
+/* The listed errors of a batch, as JSON ([{index, field, reason}]). */
+static json_t *batch_errors(const struct zs_batch *b)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < b->nerrors; i++) {
+        const struct zs_batch_error *e = &b->errors[i];
+        json_t *o = json_pack("{s:I, s:s, s:s}", "index", (json_int_t)e->index, "field", e->field,
+                              "reason", e->reason);
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+static int grow_ptrs(struct zs_gateway_worker *w, size_t n)
+{
+    if (n <= w->bcap)
+        return 0;
+    const uint8_t **p = realloc(w->bptr, n * sizeof *p);
+    if (p == NULL)
+        return -1;
+    w->bptr = p;
+    size_t *l = realloc(w->blen, n * sizeof *l);
+    if (l == NULL)
+        return -1;
+    w->blen = l;
+    w->bcap = n;
+    return 0;
+}
+
+static void handle_batch(struct zs_gateway_worker *w, struct zs_http_req *r,
+                         const struct gw_table *t, enum zs_batch_form form, int wait)
+{
+    struct zs_gateway *g = w->g;
+    char v[16];
+    int partial = 0;
+    zs_rc qrc = zs_http_query_param(r->query, "partial", v, sizeof v);
+    if (qrc == ZS_OK && (!strcmp(v, "true") || !strcmp(v, "1")))
+        partial = 1;
+    else if (qrc != ZS_ENOTFOUND && !(qrc == ZS_OK && (!strcmp(v, "false") || !strcmp(v, "0")))) {
+        reply_error(r, 400, "partial must be true or false", "partial", NULL);
+        return;
+    }
+    struct zs_batch *b = &w->batch;
+    struct zs_err err;
+    zs_err_clear(&err);
+    zs_rc rc = zs_batch_parse(b, w->tc, t->cfg->schema, form, r->body.ptr, r->body.len,
+                              (size_t)g->c->station.max_request_records,
+                              (size_t)g->c->station.max_batch_errors, &err);
+    if (rc != ZS_OK) {
+        reply_error(r,
+                    rc == ZS_ELIMIT   ? 413
+                    : rc == ZS_ENOMEM ? 500
+                                      : 400,
+                    err.msg, err.where, NULL);
+        return;
+    }
+    if (b->rejected > 0 && (!partial || b->nitems == 0)) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "%zu of the %zu records are invalid; none was accepted",
+                 b->rejected, b->total);
+        reply_batch(r, t, 400, NULL, msg, b->total, b->rejected, batch_errors(b), NULL, NULL);
+        return;
+    }
+    size_t n = b->nitems;
+    if (grow_ptrs(w, n) != 0) {
+        reply_error(r, 500, "out of memory", NULL, NULL);
+        return;
+    }
+    int json = t->cfg->record_type == ZS_RECORD_JSON;
+    for (size_t i = 0; i < n; i++) {
+        const struct zs_batch_item *it = &b->items[i];
+        w->bptr[i] = json ? r->body.ptr + it->json_off : b->recs.data + it->rec_off;
+        w->blen[i] = json ? it->json_len : it->rec_len;
+    }
+    struct parked *p = zs_xcalloc(1, sizeof *p);
+    *p = (struct parked){.w = w,
+                         .req = r,
+                         .kind = PARK_BATCH,
+                         .t = t,
+                         .wait = wait,
+                         .records = n,
+                         .rejected = b->rejected,
+                         .errors = b->rejected > 0 ? batch_errors(b) : NULL};
+    atomic_fetch_add(&g->parked, 1);
+    uint64_t last = 0;
+    size_t accepted = 0;
+    rc = zs_spool_submit_batch(t->st, w->bptr, w->blen, n, wait, on_parked_done, p,
+                               wait ? &p->counts : NULL, &last, &accepted);
+    if (rc == ZS_OK && last == 0)
+        return; /* answered by zs_gateway_answer */
+    atomic_fetch_sub(&g->parked, 1);
+    if (rc == ZS_OK) {
+        reply_batch(r, t, 202, "queued", "Records queued for ingestion", n, p->rejected, p->errors,
+                    NULL, NULL);
+    } else if (accepted > 0) { /* memory mode: the window filled part way */
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "the first %zu of the %zu records were accepted; retry from record %zu", accepted,
+                 n, b->items[accepted].index);
+        json_t *j =
+            json_pack("{s:s, s:i, s:s, s:I, s:I}", "error", msg, "status_code", 429, "table",
+                      t->cfg->key, "records", (json_int_t)n, "accepted", (json_int_t)accepted);
+        json_decref(p->errors);
+        reply_json(r, 429, j, "Retry-After: 1\r\n");
+    } else {
+        json_decref(p->errors);
+        reply_refused(r, t, rc);
+    }
+    free(p);
+}
+
 static void handle_ingest(struct zs_gateway_worker *w, struct zs_http_req *r,
                           const struct gw_table *t)
 {
@@ -383,6 +564,11 @@ static void handle_ingest(struct zs_gateway_worker *w, struct zs_http_req *r,
     int wait;
     if (parse_wait(r, &wait) != 0) {
         reply_error(r, 400, "wait_for_ack must be true or false", "wait_for_ack", NULL);
+        return;
+    }
+    enum zs_batch_form form;
+    if (body_form(r, &form)) {
+        handle_batch(w, r, t, form, wait);
         return;
     }
     struct zs_err err;
@@ -545,6 +731,8 @@ struct zs_gateway_worker *zs_gateway_worker_create(struct zs_gateway *g, zs_gate
         return NULL;
     }
     zs_buf_init(&w->rec, (size_t)g->c->station.max_record_bytes + 4096);
+    /* Encoded records of one body: protobuf is rarely larger than its JSON. */
+    zs_batch_init(&w->batch, 2 * (size_t)g->c->station.max_body_bytes + (1u << 20));
     return w;
 }
 
@@ -554,6 +742,9 @@ void zs_gateway_worker_destroy(struct zs_gateway_worker *w)
         return;
     zs_transcoder_destroy(w->tc);
     zs_buf_release(&w->rec);
+    zs_batch_release(&w->batch);
+    free(w->bptr);
+    free(w->blen);
     free(w);
 }
 

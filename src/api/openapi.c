@@ -158,13 +158,24 @@ zs_rc zs_api_openapi(const struct zs_config *c, struct zs_buf *out)
         snprintf(path, sizeof path, "/ingest/%s", t->key);
         json_object_set_new(
             paths, path,
-            json_pack("{s:{s:s, s:s, s:[s], s:[{s:s, s:s, s:b, s:{s:s, s:b}}], s:{s:b, "
-                      "s:{s:{s:{s:s}}}}, s:o}}",
-                      "post", "summary", t->table_name, "description",
-                      "Ingest one record into the Delta table through Zerobus", "tags", t->key,
-                      "parameters", "name", "wait_for_ack", "in", "query", "required", 0, "schema",
-                      "type", "boolean", "default", 0, "requestBody", "required", 1, "content",
-                      "application/json", "schema", "$ref", ref, "responses", responses));
+            json_pack(
+                "{s:{s:s, s:s, s:[s], s:[{s:s, s:s, s:b, s:{s:s, s:b}}, {s:s, s:s, s:b, s:s, "
+                "s:{s:s, s:b}}], s:{s:b, s:{s:{s:{s:[{s:s}, {s:s, s:{s:s}}]}}, s:{s:{s:s}}}}, "
+                "s:o}}",
+                "post", "summary", t->table_name, "description",
+                "Ingest one record (a JSON object) or a batch (a JSON array of records, or NDJSON: "
+                "one record per line) into the Delta table through Zerobus. A batch is all or "
+                "nothing unless partial=true; its answer lists invalid records by index "
+                "(errors: [{index, field, reason}]) with the counts records, accepted, "
+                "rejected.",
+                "tags", t->key, "parameters", "name", "wait_for_ack", "in", "query", "required", 0,
+                "schema", "type", "boolean", "default", 0, "name", "partial", "in", "query",
+                "required", 0, "description",
+                "batches: accept the valid records and list the invalid ones", "schema", "type",
+                "boolean", "default", 0, "requestBody", "required", 1, "content",
+                "application/json", "schema", "oneOf", "$ref", ref, "type", "array", "items",
+                "$ref", ref, "application/x-ndjson", "schema", "type", "string", "responses",
+                responses));
         snprintf(path, sizeof path, "/flush/%s", t->key);
         json_object_set_new(
             paths, path,

@@ -136,7 +136,10 @@ static zs_rc worker_init(struct serve *s, struct worker *w, uint16_t port, struc
     w->gw = zs_gateway_worker_create(s->gw, post, w);
     if (w->gw == NULL)
         return zs_err_set(err, ZS_ENOMEM, NULL, "out of memory");
-    struct zs_http_opts ho = {.host = s->o->host, .port = port, .exclusive = w == &s->w[0]};
+    struct zs_http_opts ho = {.host = s->o->host,
+                              .port = port,
+                              .exclusive = w == &s->w[0],
+                              .max_body_bytes = (size_t)s->c->station.max_body_bytes};
     return zs_http_server_start(&w->loop, &ho, zs_gateway_handle, w->gw, &w->http, err);
 }
 

@@ -93,6 +93,17 @@ const struct zs_opt zs_station_opts_table[] = {
      "A stream with requests in flight and no server message for this long is reopened."},
     {"flush_timeout_ms", ZS_OPT_MS, "300s", 100, 86400000, STATION_OFF(flush_timeout_ms), NULL,
      "Default limit for a flush."},
+    {"max_body_bytes", ZS_OPT_SIZE, "10MiB", 1024, (int64_t)1 << 30, STATION_OFF(max_body_bytes),
+     NULL,
+     "Largest request body (413 beyond it; with Content-Length it is refused before it is "
+     "read)."},
+    {"max_request_records", ZS_OPT_INT, "100000", 1, 10000000, STATION_OFF(max_request_records),
+     NULL,
+     "Records in one batch request (a JSON array or NDJSON body); beyond it the request is "
+     "answered 413."},
+    {"max_batch_errors", ZS_OPT_INT, "100", 1, 100000, STATION_OFF(max_batch_errors), NULL,
+     "Rejected records listed (index, field, reason) in the answer to a batch; the total "
+     "count is always given."},
     {0},
 };
 

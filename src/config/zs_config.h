@@ -50,6 +50,9 @@ struct zs_station_opts {
     int64_t recovery_backoff_max_ms;
     int64_t ack_timeout_ms;
     int64_t flush_timeout_ms;
+    int64_t max_body_bytes;      /* HTTP request body */
+    int64_t max_request_records; /* records in one batch request */
+    int64_t max_batch_errors;    /* rejected records listed in a batch answer */
 };
 
 struct zs_table_cfg {

@@ -88,8 +88,10 @@ def test_info_and_docs(env):
     assert "ingest" in info["endpoints"]
     code, doc, _ = s.request("GET", "/openapi.json")
     assert code == 200 and doc["openapi"] == "3.1.0"
-    schema = doc["paths"]["/ingest/station_one"]["post"]["requestBody"]["content"][
-        "application/json"]["schema"]["$ref"].split("/")[-1]
+    body = doc["paths"]["/ingest/station_one"]["post"]["requestBody"]["content"]
+    one, batch = body["application/json"]["schema"]["oneOf"]  # a record, or an array of them
+    assert batch["type"] == "array" and batch["items"] == one and "application/x-ndjson" in body
+    schema = one["$ref"].split("/")[-1]
     props = doc["components"]["schemas"][schema]["properties"]
     assert props["temp"]["type"] == ["integer", "null"] and props["temp"]["maximum"] == 2147483647
     assert set(props) == {"device_name", "temp", "humidity"}
@@ -115,7 +117,7 @@ def test_wait_for_ack_means_the_row_is_stored(env):
     (b'{"temp": 300000000000}', 400, "$.temp", "out of range for INT"),
     (b'{"tmp": 1}', 400, "$.tmp", "unknown field"),
     (b'{"temp": 1, "temp": 2}', 400, "$.temp", "duplicate key"),
-    (b'[1]', 400, "$", "must be a JSON object"),
+    (b'"text"', 400, "$", "must be a JSON object"),
     (b'', 400, "$", "empty input"),
 ])
 def test_validation_errors_name_the_field(env, body, code, field, msg):
