@@ -8,7 +8,7 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev clang-format
   libjansson-dev
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
-  libuv1-dev libhttp-parser-dev
+  libuv1-dev libhttp-parser-dev zlib1g-dev libzstd-dev
   libgrpc-dev protobuf-compiler-grpc libcurl4-openssl-dev
   python3-pytest python3-grpcio python3-protobuf openssl
   libcmocka-dev

@@ -14,6 +14,7 @@
 
 #include "core/zs_log.h"
 #include "core/zs_mem.h"
+#include "http/body_decode.h"
 #include "http/chunked.h"
 #include "http/http_int.h"
 #include "http/zs_http.h"
@@ -73,7 +74,8 @@ struct conn {
     struct hoff hoff[ZS_HTTP_MAX_HEADERS];
     struct zs_buf hdr; /* url and header bytes */
     struct zs_buf body;
-    struct zs_buf in; /* bytes read but not parsed yet (pipelined behind a request) */
+    struct zs_buf dbody; /* the body decoded (Content-Encoding), until the answer */
+    struct zs_buf in;    /* bytes read but not parsed yet (pipelined behind a request) */
     struct zs_http_req req;
 };
 
@@ -533,6 +535,7 @@ static void conn_release(struct conn *c)
     struct zs_http_server *s = c->srv;
     zs_buf_release(&c->hdr);
     zs_buf_release(&c->body);
+    zs_buf_release(&c->dbody);
     zs_buf_release(&c->in);
     zs_free(c);
     if (--s->nalloc == 0 && s->closing && !s->listener_open)
@@ -681,6 +684,35 @@ static int head_scan(struct conn *c, const char *p, size_t n)
     return 0;
 }
 
+/*
+ * The body is whole: decode its Content-Encoding (the handler sees the decoded bytes;
+ * max_body_bytes caps them too). Returns 0, or -1 when the request was refused: 415 for
+ * an unknown coding, 413 beyond the cap, 400 for corrupt data.
+ */
+static int body_ready(struct conn *c)
+{
+    const struct zs_slice *ce = zs_http_req_header(&c->req, "content-encoding");
+    enum zs_body_coding coding;
+    if (ce == NULL)
+        return 0;
+    if (zs_body_coding_parse(ce->ptr, ce->len, &coding) != 0) {
+        refuse(c, 415, "unsupported Content-Encoding (gzip, deflate and zstd are)");
+        return -1;
+    }
+    if (coding == ZS_CODING_IDENTITY)
+        return 0;
+    const char *why;
+    zs_rc rc = zs_body_decode(coding, c->body.data, c->body.len, c->srv->o.max_body_bytes,
+                              &c->dbody, &why);
+    if (rc != ZS_OK) {
+        refuse(c, rc == ZS_ELIMIT ? 413 : rc == ZS_ENOMEM ? 503 : 400, why);
+        return -1;
+    }
+    c->req.body =
+        (struct zs_slice){c->dbody.data ? c->dbody.data : (const uint8_t *)"", c->dbody.len};
+    return 0;
+}
+
 enum parsed {
     P_MORE,    /* all bytes taken, the request goes on */
     P_REQUEST, /* a request is complete (and with its handler) */
@@ -713,7 +745,7 @@ static enum parsed parse(struct conn *c, const char *data, size_t len, size_t *u
             return P_FAILED;
         }
         if (!c->in_chunks)
-            return P_REQUEST;
+            return body_ready(c) == 0 ? P_REQUEST : P_FAILED;
     }
     size_t m;
     enum zs_chunked_rc rc = zs_chunked_feed(&c->chunks, data + n, len - n,
@@ -725,7 +757,7 @@ static enum parsed parse(struct conn *c, const char *data, size_t len, size_t *u
     case ZS_CHUNKED_DONE:
         c->in_chunks = 0;
         request_ready(c);
-        return P_REQUEST;
+        return body_ready(c) == 0 ? P_REQUEST : P_FAILED;
     case ZS_CHUNKED_LIMIT:
         refuse(c, 413, c->chunks.error);
         return P_FAILED;
@@ -883,6 +915,8 @@ void zs_http_respond(struct zs_http_req *req, int status, const char *content_ty
     int close_after = !c->keep_alive || c->srv->closing || c->srv->draining ||
                       (c->peer_eof && c->in_off == c->in.len);
     write_response(c, status, content_type, body, len, extra_headers, close_after);
+    if (c->dbody.data != NULL) /* decoded bodies are rare and large: not kept between requests */
+        zs_buf_release(&c->dbody);
     if (close_after || c->closing)
         return;
     c->state = C_IDLE;
@@ -914,6 +948,7 @@ int zs_http__conn_open(struct zs_http_server *s, struct zs_http_io *io)
     s->nalloc++;
     zs_buf_init(&c->hdr, s->o.max_header_bytes);
     zs_buf_init(&c->body, s->o.max_body_bytes);
+    zs_buf_init(&c->dbody, s->o.max_body_bytes);
     zs_buf_init(&c->in, s->o.max_header_bytes + s->o.max_body_bytes + 65536);
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;

@@ -1,10 +1,12 @@
 """Batch ingest: JSON arrays and NDJSON bodies, all or nothing or partial, per-record errors,
 wait_for_ack over the whole batch, chunked request bodies."""
 import json
+import os
 import socket
 
-from conftest import TIMEOUT_MULT
+from conftest import TIMEOUT_MULT, VALGRIND
 from test_gateway import T1, env, rows  # noqa: F401  (env is a fixture)
+from test_http_hardening import rss_kib
 
 ND = {"Content-Type": "application/x-ndjson"}
 
@@ -112,3 +114,50 @@ def test_chunked_batch_body(env):
     so.close()
     assert data.startswith(b"HTTP/1.1 200 "), data
     assert len(rows(e)) == 20
+
+
+def zstd_compress(data):
+    import ctypes
+    z = ctypes.CDLL("libzstd.so.1")
+    z.ZSTD_compress.restype = ctypes.c_size_t
+    buf = ctypes.create_string_buffer(len(data) + 1024)
+    n = z.ZSTD_compress(buf, len(buf), data, len(data), 3)
+    return buf.raw[:n]
+
+
+def test_compressed_bodies_land(env):
+    import gzip
+    import zlib
+    e, s = env()
+    body = ndjson(recs(30))
+    for i, (coding, packed) in enumerate([("gzip", gzip.compress(body)),
+                                          ("deflate", zlib.compress(body)),
+                                          ("deflate", zlib.compress(body)[2:-4]),  # raw deflate
+                                          ("zstd", zstd_compress(body))]):
+        c, b, _ = s.request("POST", "/ingest/station_one?wait_for_ack=true", packed,
+                            dict(ND, **{"Content-Encoding": coding}))
+        assert c == 200 and b["acknowledged"] == 30, (coding, b)
+    one = gzip.compress(json.dumps({"temp": 99}).encode())
+    c, b, _ = s.request("POST", "/ingest/station_one?wait_for_ack=true", one,
+                        {"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert c == 200, b
+    assert len(rows(e)) == 4 * 30 + 1
+
+
+def test_bad_encodings(env):
+    import gzip
+    e, s = env(station={"max_body_bytes": "1MiB"})
+    packed = gzip.compress(ndjson(recs(100)))
+    c, b, _ = s.request("POST", "/ingest/station_one", packed[:len(packed) // 2],
+                        dict(ND, **{"Content-Encoding": "gzip"}))
+    assert c == 400 and "truncated" in b["error"], b
+    c, b, _ = s.request("POST", "/ingest/station_one", packed, dict(ND, **{"Content-Encoding": "br"}))
+    assert c == 415 and "Content-Encoding" in b["error"], b
+    # a bomb: 1 GiB of newlines in ~1 MiB of gzip; stopped at max_body_bytes of output
+    bomb = gzip.compress(b"\n" * (1 << 30), compresslevel=9)
+    pid = s.proc.p.pid
+    c, b, _ = s.request("POST", "/ingest/station_one", bomb, dict(ND, **{"Content-Encoding": "gzip"}))
+    assert c == 413 and "too large" in b["error"], b
+    if not VALGRIND and os.environ.get("ZS_SANITIZED") != "1":
+        assert rss_kib(pid) < 64 * 1024, rss_kib(pid)  # never the whole GiB
+    assert rows(e) == []

@@ -5,9 +5,14 @@
  * its answers stops the pipeline until it does; a long pipeline is served in turns.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+#include <zstd.h>
+
 #include "core/zs_buf.h"
+#include "http/body_decode.h"
 #include "http/chunked.h"
 #include "http/http_int.h"
 #include "zs_test.h"
@@ -156,6 +161,79 @@ static void test_chunked_limits(void **state)
                      ZS_CHUNKED_LIMIT);
     assert_int_equal(used, 5);
     assert_string_equal(d.error, "request body too large");
+}
+
+/* ---------------------------------------------------------------- Content-Encoding */
+
+/* gzip (window_bits 31), zlib (15) or raw deflate (-15) of in, into out; returns its size. */
+static size_t deflate_to(const void *in, size_t len, int window_bits, uint8_t *out, size_t cap)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = (Bytef *)(uintptr_t)in;
+    z.avail_in = (uInt)len;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    size_t n = cap - z.avail_out;
+    deflateEnd(&z);
+    return n;
+}
+
+static void test_body_codings(void **state)
+{
+    (void)state;
+    enum zs_body_coding c;
+    assert_int_equal(zs_body_coding_parse((const uint8_t *)" GZip ", 6, &c), 0);
+    assert_int_equal(c, ZS_CODING_GZIP);
+    assert_int_equal(zs_body_coding_parse((const uint8_t *)"x-gzip", 6, &c), 0);
+    assert_int_equal(zs_body_coding_parse((const uint8_t *)"zstd", 4, &c), 0);
+    assert_int_equal(c, ZS_CODING_ZSTD);
+    assert_int_equal(zs_body_coding_parse((const uint8_t *)"br", 2, &c), -1);
+    assert_int_equal(zs_body_coding_parse((const uint8_t *)"gzip, zstd", 10, &c), -1);
+
+    static char text[100000];
+    for (size_t i = 0; i < sizeof text; i++)
+        text[i] = (char)('a' + (i * 7 + i / 13) % 26);
+    static uint8_t packed[200000];
+    struct zs_buf out;
+    zs_buf_init(&out, 1u << 30);
+    const char *why;
+    const int bits[] = {31, 15, -15};
+    const enum zs_body_coding codings[] = {ZS_CODING_GZIP, ZS_CODING_DEFLATE, ZS_CODING_DEFLATE};
+    for (size_t k = 0; k < 3; k++) {
+        size_t n = deflate_to(text, sizeof text, bits[k], packed, sizeof packed);
+        assert_rc(zs_body_decode(codings[k], packed, n, sizeof text, &out, &why), ZS_OK);
+        assert_int_equal(out.len, sizeof text);
+        assert_memory_equal(out.data, text, sizeof text);
+        /* one byte of room less: too large */
+        assert_rc(zs_body_decode(codings[k], packed, n, sizeof text - 1, &out, &why), ZS_ELIMIT);
+        assert_true(out.len <= sizeof text - 1);
+        /* truncated, and followed by junk */
+        assert_rc(zs_body_decode(codings[k], packed, n / 2, sizeof text, &out, &why), ZS_EPARSE);
+        assert_non_null(strstr(why, "truncated"));
+        packed[n] = 'x';
+        assert_rc(zs_body_decode(codings[k], packed, n + 1, sizeof text, &out, &why), ZS_EPARSE);
+    }
+    size_t n = ZSTD_compress(packed, sizeof packed, text, sizeof text, 3);
+    assert_false(ZSTD_isError(n));
+    assert_rc(zs_body_decode(ZS_CODING_ZSTD, packed, n, sizeof text, &out, &why), ZS_OK);
+    assert_memory_equal(out.data, text, sizeof text);
+    assert_rc(zs_body_decode(ZS_CODING_ZSTD, packed, n, 1000, &out, &why), ZS_ELIMIT);
+    assert_rc(zs_body_decode(ZS_CODING_ZSTD, packed, n - 3, sizeof text, &out, &why), ZS_EPARSE);
+    packed[10] ^= 0xff;
+    assert_rc(zs_body_decode(ZS_CODING_ZSTD, packed, n, sizeof text, &out, &why), ZS_EPARSE);
+    /* a bomb: 64 MiB of zeros, stopped at the 1 MiB cap */
+    size_t big = 64u << 20;
+    char *zeros = calloc(1, big);
+    assert_non_null(zeros);
+    n = deflate_to(zeros, big, 31, packed, sizeof packed);
+    free(zeros);
+    assert_rc(zs_body_decode(ZS_CODING_GZIP, packed, n, 1u << 20, &out, &why), ZS_ELIMIT);
+    assert_true(out.len <= 1u << 20);
+    assert_true(out.cap <= (1u << 20) + 65536);
+    zs_buf_release(&out);
 }
 
 /* ---------------------------------------------------------------- a connection, faked */
@@ -346,10 +424,11 @@ static void test_conn_slow_reader(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_chunked_valid),         cmocka_unit_test(test_chunked_refused),
-        cmocka_unit_test(test_chunked_limits),        cmocka_unit_test(test_conn_chunked_body),
-        cmocka_unit_test(test_conn_chunked_refusals), cmocka_unit_test(test_conn_obs_fold),
-        cmocka_unit_test(test_conn_long_pipeline),    cmocka_unit_test(test_conn_slow_reader),
+        cmocka_unit_test(test_chunked_valid),     cmocka_unit_test(test_chunked_refused),
+        cmocka_unit_test(test_chunked_limits),    cmocka_unit_test(test_body_codings),
+        cmocka_unit_test(test_conn_chunked_body), cmocka_unit_test(test_conn_chunked_refusals),
+        cmocka_unit_test(test_conn_obs_fold),     cmocka_unit_test(test_conn_long_pipeline),
+        cmocka_unit_test(test_conn_slow_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
