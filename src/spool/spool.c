@@ -1267,71 +1267,6 @@ static zs_rc cw_reserve(struct zs_spool_table *t)
     return ZS_OK;
 }
 
-zs_rc zs_spool_submit(struct zs_spool_table *t, const void *rec, size_t len, bool wait_ack,
-                      zs_spool_done_fn fn, void *ctx, uint64_t *out_seq)
-{
-    struct zs_spool *sp = t->sp;
-    *out_seq = 0;
-    if (atomic_load(&sp->stopping))
-        return ZS_ECANCELED;
-    if (len > ZS_SEG_MAX_RECORD)
-        return ZS_ELIMIT;
-    if (sp->o.mode == ZS_SPOOL_MEMORY) {
-        struct variant *v = &t->vars[0];
-        struct zs_spool_upstream up;
-        pthread_mutex_lock(&t->ack_lock); /* seqs in submission order, waiter before send */
-        uint64_t seq = atomic_load(&t->mem_seq) + 1;
-        zs_rc rc = sp->o.sink->submit(sp->o.sink_ctx, v->sink_table, rec, len, wait_ack, seq,
-                                      on_sink_done, t);
-        if (rc == ZS_OK) {
-            atomic_store(&t->mem_seq, seq);
-            atomic_store(&t->accepted, seq);
-            age_push(t, seq + 1, zs_wall_ms());
-            if (wait_ack)
-                waiter_add_records(t, seq, 1, fn, ctx, NULL);
-        }
-        pthread_mutex_unlock(&t->ack_lock);
-        if (rc == ZS_EAGAIN) {
-            sp->o.sink->state(sp->o.sink_ctx, v->sink_table, &up);
-            if (up.failing || strcmp(up.state, "recovering") == 0)
-                return ZS_EUNAVAIL;
-        }
-        if (rc == ZS_OK && !wait_ack)
-            *out_seq = seq;
-        return rc;
-    }
-    /* Disk: frame it into the pending buffer; the spool thread commits the group. */
-    if (atomic_load(&t->disk_bytes) + atomic_load(&t->pend_bytes_total) + len > sp->o.max_bytes)
-        return ZS_EUNAVAIL; /* the spool is full: upstream is behind */
-    uint8_t head[ZS_SEG_FRAME];
-    zs_seg_frame_head(head, rec, (uint32_t)len);
-    zs_rc rc = ZS_OK;
-    pthread_mutex_lock(&t->lock);
-    if (t->pend.len + ZS_SEG_FRAME + len > sp->o.max_pending_bytes) {
-        rc = ZS_EAGAIN;
-    } else {
-        rc = cw_reserve(t);
-    }
-    if (rc == ZS_OK && (rc = zs_buf_append(&t->pend, head, sizeof head)) == ZS_OK &&
-        (rc = zs_buf_append(&t->pend, rec, len)) != ZS_OK)
-        t->pend.len -= sizeof head;
-    if (rc == ZS_OK) {
-        t->cw[t->ncw++] = (struct cwait){wait_ack ? CW_ACK : CW_COMMIT, fn, ctx, 0, NULL, 1};
-        if (wait_ack)
-            atomic_store(&t->pend_urgent, 1);
-        atomic_store(&t->pend_bytes_total, t->pend.len);
-    }
-    pthread_mutex_unlock(&t->lock);
-    if (rc == ZS_ELIMIT)
-        rc = ZS_EAGAIN;
-    /* While a sync runs, an async record waits for the next one anyway: the sync thread
-     * kicks when it is done (it clears sync_active first, so a record appended before
-     * that clear is seen by the kick, and one after it kicks here). */
-    if (rc == ZS_OK && (wait_ack || !atomic_load(&sp->sync_active)))
-        kick(sp);
-    return rc;
-}
-
 zs_rc zs_spool_submit_batch(struct zs_spool_table *t, const uint8_t *const *recs,
                             const size_t *lens, size_t n, bool wait_ack, zs_spool_done_fn fn,
                             void *ctx, struct zs_spool_counts *counts, uint64_t *out_last,
@@ -1344,12 +1279,13 @@ zs_rc zs_spool_submit_batch(struct zs_spool_table *t, const uint8_t *const *recs
         return ZS_EINVAL;
     if (atomic_load(&sp->stopping))
         return ZS_ECANCELED;
-    size_t total = 0;
+    size_t bytes = 0; /* the records' own */
     for (size_t i = 0; i < n; i++) {
         if (lens[i] > ZS_SEG_MAX_RECORD)
             return ZS_ELIMIT;
-        total += ZS_SEG_FRAME + lens[i];
+        bytes += lens[i];
     }
+    size_t total = bytes + n * ZS_SEG_FRAME; /* framed, as the pending buffer holds them */
     if (sp->o.mode == ZS_SPOOL_MEMORY) {
         /* Straight to the sink, in order; a full window stops it part way (ZS_EAGAIN with
          * *out_accepted): the records before are on their way, nobody waits for them. */
@@ -1386,8 +1322,8 @@ zs_rc zs_spool_submit_batch(struct zs_spool_table *t, const uint8_t *const *recs
         return rc;
     }
     /* Disk: every frame into the pending buffer at once, one waiter for the batch. */
-    if (atomic_load(&t->disk_bytes) + atomic_load(&t->pend_bytes_total) + total > sp->o.max_bytes)
-        return ZS_EUNAVAIL;
+    if (atomic_load(&t->disk_bytes) + atomic_load(&t->pend_bytes_total) + bytes > sp->o.max_bytes)
+        return ZS_EUNAVAIL; /* the spool is full: upstream is behind */
     zs_rc rc = ZS_OK;
     pthread_mutex_lock(&t->lock);
     size_t mark = t->pend.len;
@@ -1414,9 +1350,21 @@ zs_rc zs_spool_submit_batch(struct zs_spool_table *t, const uint8_t *const *recs
     pthread_mutex_unlock(&t->lock);
     if (rc == ZS_ELIMIT)
         rc = ZS_EAGAIN;
+    /* While a sync runs, an async record waits for the next one anyway: the sync thread
+     * kicks when it is done (it clears sync_active first, so a record appended before
+     * that clear is seen by the kick, and one after it kicks here). */
     if (rc == ZS_OK && (wait_ack || !atomic_load(&sp->sync_active)))
         kick(sp);
     return rc;
+}
+
+/* One record is a batch of one (a plain waiter: no counts). */
+zs_rc zs_spool_submit(struct zs_spool_table *t, const void *rec, size_t len, bool wait_ack,
+                      zs_spool_done_fn fn, void *ctx, uint64_t *out_seq)
+{
+    const uint8_t *p = rec;
+    size_t accepted;
+    return zs_spool_submit_batch(t, &p, &len, 1, wait_ack, fn, ctx, NULL, out_seq, &accepted);
 }
 
 zs_rc zs_spool_flush(struct zs_spool_table *t, uint32_t timeout_ms, zs_spool_done_fn fn, void *ctx,
