@@ -156,16 +156,21 @@ static void on_parked_done(void *ctx, zs_rc rc, uint64_t seq, const char *reason
     p->w->post(p->w->post_ctx, &p->node);
 }
 
-/* A batch's answer: status, message, counts; errors (stolen) when some were left out. */
-static void reply_batch(struct zs_http_req *r, const struct gw_table *t, int status,
-                        const char *state, const char *msg, size_t records, size_t rejected,
-                        json_t *errors, const struct zs_spool_counts *c, const char *extra)
+/*
+ * The answer of a batch or a flush (cold path): the original's shape, or the error's, with
+ * the records covered (records < 0: unknown, left out), the counts when known, and the
+ * records left out of a partial batch (errors, stolen) when there are some.
+ */
+static void reply_counted(struct zs_http_req *r, const struct gw_table *t, int status,
+                          const char *state, const char *msg, long long records, size_t rejected,
+                          json_t *errors, const struct zs_spool_counts *c, const char *extra)
 {
     json_t *j = status < 300 ? json_pack("{s:s, s:s, s:s}", "status", state, "table", t->cfg->key,
                                          "message", msg)
                              : json_pack("{s:s, s:i, s:s}", "error", msg, "status_code", status,
                                          "table", t->cfg->key);
-    json_object_set_new(j, "records", json_integer((json_int_t)records));
+    if (records >= 0)
+        json_object_set_new(j, "records", json_integer((json_int_t)records));
     if (c != NULL && c->known) {
         json_object_set_new(j, "acknowledged", json_integer((json_int_t)c->acknowledged));
         json_object_set_new(j, "failed", json_integer((json_int_t)c->failed));
@@ -179,21 +184,14 @@ static void reply_batch(struct zs_http_req *r, const struct gw_table *t, int sta
     reply_json(r, status, j, extra);
 }
 
-/* A flush's answer (cold path): the original's shape, or the error's, with the counts of
- * what it covered. */
-static void reply_flush(const struct parked *p, int status, const char *msg, const char *extra)
+/* The status of a parked batch or flush: ok_status, or what its failure means. */
+static int parked_status(const struct parked *p, int ok_status)
 {
-    json_t *j = status == 200 ? json_pack("{s:s, s:s, s:s}", "status", "success", "table",
-                                          p->t->cfg->key, "message", msg)
-                              : json_pack("{s:s, s:i, s:s}", "error", msg, "status_code", status,
-                                          "table", p->t->cfg->key);
-    if (p->counts.known) {
-        json_object_set_new(j, "records", json_integer((json_int_t)p->counts.records));
-        json_object_set_new(j, "acknowledged", json_integer((json_int_t)p->counts.acknowledged));
-        json_object_set_new(j, "failed", json_integer((json_int_t)p->counts.failed));
-        json_object_set_new(j, "pending", json_integer((json_int_t)p->counts.pending));
-    }
-    reply_json(p->req, status, j, extra);
+    return p->rc == ZS_OK                          ? ok_status
+           : p->rc == ZS_ETIMEDOUT                 ? 504
+           : p->rc == ZS_ENOSPC || p->rc == ZS_EIO ? 503
+           : p->retryable || p->rc == ZS_ECANCELED ? 503
+                                                   : 502;
 }
 
 void zs_gateway_answer(struct zs_handoff_node *node)
@@ -211,30 +209,23 @@ void zs_gateway_answer(struct zs_handoff_node *node)
         }
     }
     if (p->kind == PARK_BATCH) {
-        int status = p->rc == ZS_OK                          ? (p->wait ? 200 : 202)
-                     : p->rc == ZS_ETIMEDOUT                 ? 504
-                     : p->rc == ZS_ENOSPC || p->rc == ZS_EIO ? 503
-                     : p->retryable || p->rc == ZS_ECANCELED ? 503
-                                                             : 502;
-        reply_batch(r, p->t, status, p->wait ? "success" : "queued",
-                    status == 200   ? "Records ingested and acknowledged by Zerobus"
-                    : status == 202 ? "Records queued for ingestion"
-                    : p->reason[0]  ? p->reason
-                                    : "not every record was acknowledged",
-                    p->records, p->rejected, p->errors, p->wait ? &p->counts : NULL,
-                    status == 503 ? "Retry-After: 1\r\n" : NULL);
+        int status = parked_status(p, p->wait ? 200 : 202);
+        reply_counted(r, p->t, status, p->wait ? "success" : "queued",
+                      status == 200   ? "Records ingested and acknowledged by Zerobus"
+                      : status == 202 ? "Records queued for ingestion"
+                      : p->reason[0]  ? p->reason
+                                      : "not every record was acknowledged",
+                      (long long)p->records, p->rejected, p->errors, p->wait ? &p->counts : NULL,
+                      status == 503 ? "Retry-After: 1\r\n" : NULL);
     } else if (p->kind == PARK_FLUSH) {
-        int status = p->rc == ZS_OK                          ? 200
-                     : p->rc == ZS_ETIMEDOUT                 ? 504
-                     : p->rc == ZS_ENOSPC || p->rc == ZS_EIO ? 503
-                     : p->retryable || p->rc == ZS_ECANCELED ? 503
-                                                             : 502;
-        reply_flush(p, status,
-                    status == 200   ? "Every record accepted before the flush is acknowledged"
-                    : p->reason[0]  ? p->reason
-                    : status == 504 ? "timed out waiting for Zerobus"
-                                    : "not every record the flush covered was acknowledged",
-                    status == 503 ? "Retry-After: 1\r\n" : NULL);
+        int status = parked_status(p, 200);
+        reply_counted(r, p->t, status, "success",
+                      status == 200   ? "Every record accepted before the flush is acknowledged"
+                      : p->reason[0]  ? p->reason
+                      : status == 504 ? "timed out waiting for Zerobus"
+                                      : "not every record the flush covered was acknowledged",
+                      p->counts.known ? (long long)p->counts.records : -1, 0, NULL, &p->counts,
+                      status == 503 ? "Retry-After: 1\r\n" : NULL);
     } else if (p->rc == ZS_OK) {
         if (p->wait)
             reply_ok(r, 200, p->t, "Record ingested and acknowledged by Zerobus", true, &p->seq);
@@ -506,7 +497,8 @@ static void handle_batch(struct zs_gateway_worker *w, struct zs_http_req *r,
         char msg[200];
         snprintf(msg, sizeof msg, "%zu of the %zu records are invalid; none was accepted",
                  b->rejected, b->total);
-        reply_batch(r, t, 400, NULL, msg, b->total, b->rejected, batch_errors(b), NULL, NULL);
+        reply_counted(r, t, 400, NULL, msg, (long long)b->total, b->rejected, batch_errors(b), NULL,
+                      NULL);
         return;
     }
     size_t n = b->nitems;
@@ -538,8 +530,8 @@ static void handle_batch(struct zs_gateway_worker *w, struct zs_http_req *r,
         return; /* answered by zs_gateway_answer */
     atomic_fetch_sub(&g->parked, 1);
     if (rc == ZS_OK) {
-        reply_batch(r, t, 202, "queued", "Records queued for ingestion", n, p->rejected, p->errors,
-                    NULL, NULL);
+        reply_counted(r, t, 202, "queued", "Records queued for ingestion", (long long)n,
+                      p->rejected, p->errors, NULL, NULL);
     } else if (accepted > 0) { /* memory mode: the window filled part way */
         char msg[200];
         snprintf(msg, sizeof msg,
