@@ -1,8 +1,10 @@
 /*
  * Fuzz request body decompression, then the batch parser on what comes out (what a
  * compressed batch request goes through). Byte 0: bits 0-1 pick the coding (gzip,
- * deflate, zstd, identity), bit 2 the batch form. Checks: the output never passes the
- * cap; success and failure say why consistently; the batch parser's own checks hold.
+ * deflate, zstd, identity), bit 2 the batch form, bits 3-7 the size of the pieces the body
+ * is fed in a second time (as reads deliver it). Checks: the output never passes the cap;
+ * success and failure say why consistently; fed in pieces, the body decodes to the same
+ * result and bytes; the batch parser's own checks hold.
  */
 #include "zs_fuzz.h"
 
@@ -18,7 +20,7 @@
 static struct zs_config *cfg;
 static struct zs_transcoder *tc;
 static struct zs_batch b;
-static struct zs_buf out;
+static struct zs_buf out, out2;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -29,6 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tc = zs_transcoder_create();
         zs_batch_init(&b, 4 * CAP);
         zs_buf_init(&out, 1u << 30);
+        zs_buf_init(&out2, 1u << 30);
     }
     if (size == 0)
         return 0;
@@ -37,6 +40,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *why = NULL;
     zs_rc rc = zs_body_decode(codings[data[0] & 3], data + 1, size - 1, CAP, &out, &why);
     if (out.len > CAP || why == NULL || (rc != ZS_OK && why[0] == '\0'))
+        abort();
+    /* the same body in pieces of 1..32 bytes */
+    size_t step = (size_t)(data[0] >> 3) + 1;
+    struct zs_body_decoder d;
+    zs_rc rc2 = zs_body_decoder_init(&d, codings[data[0] & 3], CAP);
+    out2.len = 0;
+    for (size_t i = 1; rc2 == ZS_OK && i < size; i += step)
+        rc2 = zs_body_decoder_feed(&d, data + i, size - i < step ? size - i : step, &out2, &why);
+    if (rc2 == ZS_OK)
+        rc2 = zs_body_decoder_finish(&d, &why);
+    zs_body_decoder_release(&d);
+    if (rc2 != rc || (rc == ZS_OK && (out2.len != out.len ||
+                                      (out.len > 0 && memcmp(out2.data, out.data, out.len)))))
         abort();
     if (rc != ZS_OK)
         return 0;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/batch.h"
 #include "api/zs_api.h"
@@ -72,12 +73,80 @@ static void reply_json(struct zs_http_req *r, int status, json_t *j, const char 
     free(s);
 }
 
-/* The original service's error shape, plus optional field and reason. */
+/* ---------------------------------------------------------------- Zerobus REST shape */
+
+/* Databricks' REST ingest API (POST /zerobus/v1/tables/{name}/insert) answers errors as
+ * {"error_code": "...", "message": "..."}; requests under this prefix get that shape. */
+#define REST_PREFIX "/zerobus/v1/"
+#define REST_TABLES "/zerobus/v1/tables/"
+
+static int rest_path(struct zs_slice path)
+{
+    return path.len >= sizeof REST_PREFIX - 1 &&
+           memcmp(path.ptr, REST_PREFIX, sizeof REST_PREFIX - 1) == 0;
+}
+
+/* The Databricks error_code of a status (the codes of Databricks' REST APIs). */
+static const char *rest_code(int status)
+{
+    switch (status) {
+    case 400:
+    case 413:
+    case 415:
+        return "INVALID_PARAMETER_VALUE";
+    case 401:
+        return "UNAUTHENTICATED";
+    case 403:
+        return "PERMISSION_DENIED";
+    case 404:
+        return "NOT_FOUND";
+    case 408:
+    case 504:
+        return "DEADLINE_EXCEEDED";
+    case 429:
+        return "RESOURCE_EXHAUSTED";
+    case 501:
+        return "NOT_IMPLEMENTED";
+    case 503:
+        return "TEMPORARILY_UNAVAILABLE";
+    default:
+        return status >= 500 ? "INTERNAL_ERROR" : "BAD_REQUEST";
+    }
+}
+
+static json_t *rest_error(int status, const char *msg)
+{
+    return json_pack("{s:s, s:s}", "error_code", rest_code(status), "message", msg);
+}
+
+size_t zs_gateway_error_body(struct zs_slice path, int status, const char *why, char *out,
+                             size_t cap)
+{
+    if (!rest_path(path))
+        return 0;
+    json_t *j = rest_error(status, why);
+    size_t n = j ? json_dumpb(j, out, cap, JSON_COMPACT | JSON_PRESERVE_ORDER) : 0;
+    json_decref(j);
+    return n;
+}
+
+/* The original service's error shape, plus optional field and reason; the REST shape under
+ * /zerobus/v1/ (the field then leads the message). */
 static void reply_error(struct zs_http_req *r, int status, const char *msg, const char *field,
                         const char *extra)
 {
+    int has_field = field != NULL && field[0] != '\0';
+    if (rest_path(r->path)) {
+        char m[700];
+        if (has_field && strncmp(msg, field, strlen(field)) != 0)
+            snprintf(m, sizeof m, "%s: %s", field, msg);
+        else
+            snprintf(m, sizeof m, "%s", msg);
+        reply_json(r, status, rest_error(status, m), extra);
+        return;
+    }
     json_t *j = json_pack("{s:s, s:i}", "error", msg, "status_code", status);
-    if (field != NULL && field[0] != '\0')
+    if (has_field)
         json_object_set_new(j, "field", json_string(field));
     reply_json(r, status, j, extra);
 }
@@ -165,6 +234,17 @@ static void reply_counted(struct zs_http_req *r, const struct gw_table *t, int s
                           const char *state, const char *msg, long long records, size_t rejected,
                           json_t *errors, const struct zs_spool_counts *c, const char *extra)
 {
+    if (rest_path(r->path)) { /* 200 {} as Databricks answers, the rejected ones if any */
+        json_t *j = status < 300 ? json_object() : rest_error(status, msg);
+        if (errors != NULL) {
+            json_object_set_new(j, "accepted",
+                                json_integer((json_int_t)(status < 300 ? records : 0)));
+            json_object_set_new(j, "rejected", json_integer((json_int_t)rejected));
+            json_object_set_new(j, "errors", errors);
+        }
+        reply_json(r, status < 300 ? 200 : status, j, extra);
+        return;
+    }
     json_t *j = status < 300 ? json_pack("{s:s, s:s, s:s}", "status", state, "table", t->cfg->key,
                                          "message", msg)
                              : json_pack("{s:s, s:i, s:s}", "error", msg, "status_code", status,
@@ -346,6 +426,8 @@ static void handle_info(struct zs_gateway *g, struct zs_http_req *r)
         json_array_append_new(tables, json_string(g->tables[i].cfg->key));
     json_object_set_new(endpoints, "ingest",
                         json_string("POST /ingest/{table_key}?wait_for_ack=false"));
+    json_object_set_new(endpoints, "zerobus_rest",
+                        json_string("POST /zerobus/v1/tables/{table_name}/insert"));
     json_object_set_new(endpoints, "flush", json_string("POST /flush/{table_key}"));
     json_object_set_new(endpoints, "health", json_string("GET /health"));
     json_object_set_new(endpoints, "table_health", json_string("GET /health/{table_key}"));
@@ -537,6 +619,12 @@ static void handle_batch(struct zs_gateway_worker *w, struct zs_http_req *r,
         snprintf(msg, sizeof msg,
                  "the first %zu of the %zu records were accepted; retry from record %zu", accepted,
                  n, b->items[accepted].index);
+        if (rest_path(r->path)) {
+            json_decref(p->errors);
+            reply_error(r, 429, msg, NULL, "Retry-After: 1\r\n");
+            free(p);
+            return;
+        }
         json_t *j =
             json_pack("{s:s, s:i, s:s, s:I, s:I}", "error", msg, "status_code", 429, "table",
                       t->cfg->key, "records", (json_int_t)n, "accepted", (json_int_t)accepted);
@@ -615,6 +703,66 @@ static void handle_flush(struct zs_gateway_worker *w, struct zs_http_req *r,
     }
 }
 
+/* The table whose Unity Catalog name is name (case-insensitive, as UC names are). */
+static const struct gw_table *find_uc_table(struct zs_gateway *g, const char *name)
+{
+    for (size_t i = 0; i < g->ntables; i++)
+        if (strcasecmp(g->tables[i].cfg->table_name, name) == 0)
+            return &g->tables[i];
+    return NULL;
+}
+
+/*
+ * POST /zerobus/v1/tables/{catalog.schema.table}/insert: Databricks' REST ingest call. A
+ * JSON array (or NDJSON) is a batch of /ingest/{key} for the configured table of that name;
+ * 200 {} once the batch is accepted as /ingest would answer 202 (after the spool commit),
+ * errors in the REST shape. rest: the path after /zerobus/v1/tables/.
+ */
+static void handle_rest(struct zs_gateway_worker *w, struct zs_http_req *r, struct zs_slice rest,
+                        int post_m, int stopping)
+{
+    static const char ins[] = "/insert";
+    size_t il = sizeof ins - 1;
+    char name[256];
+    if (rest.len <= il || memcmp(rest.ptr + rest.len - il, ins, il) != 0 ||
+        memchr(rest.ptr, '/', rest.len - il) != NULL) {
+        reply_error(r, 404, "unknown call: POST /zerobus/v1/tables/{table_name}/insert is served",
+                    NULL, NULL);
+        return;
+    }
+    rest.len -= il;
+    if (zs_http_url_decode(rest, 0, name, sizeof name) != ZS_OK) {
+        reply_error(r, 400, "invalid table name", "table_name", NULL);
+        return;
+    }
+    const struct gw_table *t = find_uc_table(w->g, name);
+    if (t == NULL) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "Table '%.200s' is not configured on this station", name);
+        reply_error(r, 404, msg, NULL, NULL);
+        return;
+    }
+    if (!post_m) {
+        reply_error(r, 405, "use POST", NULL, "Allow: POST\r\n");
+        return;
+    }
+    if (stopping) {
+        reply_stopping(r);
+        return;
+    }
+    int wait;
+    if (parse_wait(r, &wait) != 0) {
+        reply_error(r, 400, "wait_for_ack must be true or false", "wait_for_ack", NULL);
+        return;
+    }
+    enum zs_batch_form form;
+    if (!body_form(r, &form)) {
+        reply_error(r, 400, "the body must be a JSON array of records", NULL, NULL);
+        return;
+    }
+    handle_batch(w, r, t, form, wait);
+}
+
 void zs_gateway_handle(struct zs_http_req *r, void *ctx)
 {
     struct zs_gateway_worker *w = ctx;
@@ -628,6 +776,13 @@ void zs_gateway_handle(struct zs_http_req *r, void *ctx)
     int get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0,
         post_m = strcmp(r->method, "POST") == 0;
     struct zs_slice key;
+    if (r->path.len > sizeof REST_TABLES - 1 &&
+        memcmp(r->path.ptr, REST_TABLES, sizeof REST_TABLES - 1) == 0) {
+        key = (struct zs_slice){r->path.ptr + sizeof REST_TABLES - 1,
+                                r->path.len - (sizeof REST_TABLES - 1)};
+        handle_rest(w, r, key, post_m, stopping);
+        return;
+    }
     int ingest = path_prefix(r, "/ingest/", &key);
     if (ingest || path_prefix(r, "/flush/", &key)) {
         const struct gw_table *t = find_table(g, key.ptr, key.len);

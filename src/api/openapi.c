@@ -121,6 +121,51 @@ static json_t *error_response(const char *desc)
                      "schema", "$ref", "#/components/schemas/Error");
 }
 
+static json_t *rest_error_response(const char *desc)
+{
+    return json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", desc, "content", "application/json",
+                     "schema", "$ref", "#/components/schemas/RestError");
+}
+
+static json_t *encoding_param(void)
+{
+    return json_pack("{s:s, s:s, s:b, s:s, s:{s:s, s:[s,s,s,s,s]}}", "name", "Content-Encoding",
+                     "in", "header", "required", 0, "description",
+                     "compressed body (decoded as it is read; station.max_body_bytes caps the "
+                     "decoded size: 413 beyond it, 415 for another coding, 400 for corrupt data)",
+                     "schema", "type", "string", "enum", "identity", "gzip", "x-gzip", "deflate",
+                     "zstd");
+}
+
+/* POST /zerobus/v1/tables/{table_name}/insert: Databricks' REST ingest call for table t. */
+static json_t *rest_insert(const struct zs_table_cfg *t, const char *ref, json_t *enc)
+{
+    json_t *responses = json_pack(
+        "{s:{s:s, s:{s:{s:{s:s}}}}, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "200", "description",
+        "accepted: after the spool commit (disk), queued (memory), or acknowledged by Zerobus "
+        "with wait_for_ack=true; the body is {} (with partial=true: accepted, rejected, errors)",
+        "content", "application/json", "schema", "type", "object", "400",
+        rest_error_response("INVALID_PARAMETER_VALUE: not a JSON array, or a record violates the "
+                            "schema (errors lists them; nothing was accepted)"),
+        "404", rest_error_response("NOT_FOUND: no configured table has this name"), "413",
+        rest_error_response("INVALID_PARAMETER_VALUE: body or batch too large"), "415",
+        rest_error_response("INVALID_PARAMETER_VALUE: unknown Content-Encoding"), "429",
+        rest_error_response("RESOURCE_EXHAUSTED: too many records in flight (Retry-After)"), "503",
+        rest_error_response("TEMPORARILY_UNAVAILABLE: Zerobus or the spool (Retry-After)"), "504",
+        rest_error_response("DEADLINE_EXCEEDED: no acknowledgement in time"));
+    return json_pack(
+        "{s:{s:s, s:s, s:[s], s:[{s:s, s:s, s:b, s:{s:s, s:b}}, {s:s, s:s, s:b, s:{s:s, s:b}}, "
+        "O], s:{s:b, s:{s:{s:{s:s, s:{s:s}}}, s:{s:{s:s}}}}, s:o}}",
+        "post", "summary", "Databricks Zerobus REST insert (compatible)", "description",
+        "The call of Databricks' Zerobus REST API: a client written for it points its base URL "
+        "at the station. A JSON array of records, as for /ingest (all or nothing).",
+        "tags", t->key, "parameters", "name", "wait_for_ack", "in", "query", "required", 0,
+        "schema", "type", "boolean", "default", 0, "name", "partial", "in", "query", "required", 0,
+        "schema", "type", "boolean", "default", 0, enc, "requestBody", "required", 1, "content",
+        "application/json", "schema", "type", "array", "items", "$ref", ref, "application/x-ndjson",
+        "schema", "type", "string", "responses", responses);
+}
+
 zs_rc zs_api_openapi(const struct zs_config *c, struct zs_buf *out)
 {
     json_t *paths = json_object(), *schemas = json_object();
@@ -129,11 +174,42 @@ zs_rc zs_api_openapi(const struct zs_config *c, struct zs_buf *out)
                                   "properties", "error", "type", "string", "status_code", "type",
                                   "integer", "field", "type", "string", "required", "error",
                                   "status_code"));
+    json_object_set_new(schemas, "RecordError",
+                        json_pack("{s:s, s:{s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s}}}", "type",
+                                  "object", "properties", "index", "type", "integer", "description",
+                                  "position in the array, or line number (from 0) of NDJSON",
+                                  "field", "type", "string", "description",
+                                  "JSON path of the offending value ($ for the record)", "reason",
+                                  "type", "string"));
+    json_t *batch_props =
+        json_pack("{s:{s:s, s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:{s:s}, s:s}}", "records", "type",
+                  "integer", "description", "records in the batch (accepted ones, once accepted)",
+                  "accepted", "type", "integer", "rejected", "type", "integer", "errors", "type",
+                  "array", "items", "$ref", "#/components/schemas/RecordError", "description",
+                  "at most station.max_batch_errors entries; rejected has the total");
+    json_object_update(json_object_get(json_object_get(schemas, "Error"), "properties"),
+                       batch_props);
+    json_object_set_new(schemas, "RestError",
+                        json_pack("{s:s, s:{s:{s:s, s:[s,s,s,s,s,s,s,s,s,s]}, s:{s:s}, s:{s:s, "
+                                  "s:{s:s}}}, s:[s,s]}",
+                                  "type", "object", "properties", "error_code", "type", "string",
+                                  "enum", "INVALID_PARAMETER_VALUE", "NOT_FOUND", "BAD_REQUEST",
+                                  "UNAUTHENTICATED", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+                                  "TEMPORARILY_UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL_ERROR",
+                                  "NOT_IMPLEMENTED", "message", "type", "string", "errors", "type",
+                                  "array", "items", "$ref", "#/components/schemas/RecordError",
+                                  "required", "error_code", "message"));
     json_object_set_new(schemas, "IngestResult",
                         json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}}", "type",
                                   "object", "properties", "status", "type", "string", "table",
                                   "type", "string", "message", "type", "string", "wait_for_ack",
                                   "type", "boolean", "offset", "type", "integer"));
+    json_t *result_props = json_object_get(json_object_get(schemas, "IngestResult"), "properties");
+    json_object_update(result_props, batch_props);
+    json_object_update_new(result_props, json_pack("{s:{s:s}, s:{s:s}, s:{s:s}}", "acknowledged",
+                                                   "type", "integer", "failed", "type", "integer",
+                                                   "pending", "type", "integer"));
+    json_decref(batch_props);
     for (size_t i = 0; i < c->ntables; i++) {
         const struct zs_table_cfg *t = &c->tables[i];
         char path[300], name[300];
@@ -176,6 +252,16 @@ zs_rc zs_api_openapi(const struct zs_config *c, struct zs_buf *out)
                 "application/json", "schema", "oneOf", "$ref", ref, "type", "array", "items",
                 "$ref", ref, "application/x-ndjson", "schema", "type", "string", "responses",
                 responses));
+        json_t *post = json_object_get(json_object_get(paths, path), "post");
+        json_t *enc = encoding_param();
+        json_array_append(json_object_get(post, "parameters"), enc);
+        json_object_set_new(json_object_get(post, "responses"), "415",
+                            error_response("unknown Content-Encoding"));
+        /* Databricks' REST call, for the first table of each Unity Catalog name. */
+        snprintf(path, sizeof path, "/zerobus/v1/tables/%s/insert", t->table_name);
+        if (json_object_get(paths, path) == NULL)
+            json_object_set_new(paths, path, rest_insert(t, ref, enc));
+        json_decref(enc);
         snprintf(path, sizeof path, "/flush/%s", t->key);
         json_object_set_new(
             paths, path,
@@ -236,8 +322,9 @@ const char *zs_api_docs_page(void)
            "const h=el('h2');const b=el('span',m.toUpperCase());b.className='m '+m;h.append(b,' "
            "'+p);"
            "o.append(h,el('p',op.summary+(op.description?' — '+op.description:'')));"
-           "const rb=op.requestBody&&op.requestBody.content['application/json'].schema;"
-           "if(rb){const s=schemas[rb.$ref.split('/').pop()];const t=el('table');"
+           "const b0=op.requestBody&&op.requestBody.content['application/json'].schema;"
+           "const rb=b0&&(b0.$ref?b0:b0.items?b0.items:b0.oneOf?b0.oneOf[0]:null);"
+           "if(rb&&rb.$ref){const s=schemas[rb.$ref.split('/').pop()];const t=el('table');"
            "t.append(el('tr'));t.rows[0].append(el('th','field'),el('th','type'),el('th','required'"
            "));"
            "for(const [f,fs] of Object.entries(s.properties)){const r=el('tr');"

@@ -1,6 +1,7 @@
 /*
  * The HTTP handlers: the original service's API (GET /, /health, /health/{table},
- * POST /ingest/{table}?wait_for_ack=, POST /flush/{table}, /openapi.json, /docs, /redoc).
+ * POST /ingest/{table}?wait_for_ack=, POST /flush/{table}, /openapi.json, /docs, /redoc),
+ * and Databricks' REST ingest call (POST /zerobus/v1/tables/{table_name}/insert).
  * They reach the delivery path only through the spool (spool/zs_spool.h: submit, flush,
  * state); threads, loops, signals and shutdown belong to the runtime (src/app/serve.c).
  *
@@ -44,6 +45,14 @@ void zs_gateway_worker_destroy(struct zs_gateway_worker *w);
 
 /* The zs_http_handler_fn of a worker (ctx: its struct zs_gateway_worker). */
 void zs_gateway_handle(struct zs_http_req *req, void *ctx);
+
+/*
+ * The zs_http_error_body_fn of the station's servers: under /zerobus/v1/ the refusals of the
+ * HTTP layer get the Zerobus REST error shape ({"error_code", "message"}); elsewhere 0 (the
+ * server's own body). Thread: any (no state).
+ */
+size_t zs_gateway_error_body(struct zs_slice path, int status, const char *why, char *out,
+                             size_t cap);
 
 /* Answer a parked request handed back by post. Thread: its worker's. */
 void zs_gateway_answer(struct zs_handoff_node *parked);

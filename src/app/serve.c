@@ -139,7 +139,8 @@ static zs_rc worker_init(struct serve *s, struct worker *w, uint16_t port, struc
     struct zs_http_opts ho = {.host = s->o->host,
                               .port = port,
                               .exclusive = w == &s->w[0],
-                              .max_body_bytes = (size_t)s->c->station.max_body_bytes};
+                              .max_body_bytes = (size_t)s->c->station.max_body_bytes,
+                              .error_body = zs_gateway_error_body};
     return zs_http_server_start(&w->loop, &ho, zs_gateway_handle, w->gw, &w->http, err);
 }
 

@@ -74,8 +74,10 @@ struct conn {
     struct hoff hoff[ZS_HTTP_MAX_HEADERS];
     struct zs_buf hdr; /* url and header bytes */
     struct zs_buf body;
-    struct zs_buf dbody; /* the body decoded (Content-Encoding), until the answer */
-    struct zs_buf in;    /* bytes read but not parsed yet (pipelined behind a request) */
+    struct zs_buf dbody;        /* the body decoded (Content-Encoding), until the answer */
+    struct zs_body_decoder dec; /* decodes the body into dbody as it arrives */
+    int decoding;               /* ... for this request */
+    struct zs_buf in;           /* bytes read but not parsed yet (pipelined behind a request) */
     struct zs_http_req req;
 };
 
@@ -337,14 +339,20 @@ static void keep_unread(struct conn *c, const char *p, size_t n)
         stop_reading(c);
 }
 
-/* A request refused before its handler: JSON error, then close. */
+/* A request refused before its handler: JSON error (the server's error_body, when set, writes
+ * it for the path), then close. */
 static void refuse(struct conn *c, int status, const char *why)
 {
     char body[512];
-    int n = snprintf(body, sizeof body, "{\"error\":\"%s\",\"status_code\":%d}", why, status);
+    size_t n = 0;
+    if (c->srv->o.error_body != NULL)
+        n = c->srv->o.error_body(c->req.path, status, why, body, sizeof body);
+    if (n == 0 || n >= sizeof body)
+        n = (size_t)snprintf(body, sizeof body, "{\"error\":\"%s\",\"status_code\":%d}", why,
+                             status);
     c->state = C_HANDLING; /* stop parsing */
     stop_reading(c);
-    write_response(c, status, "application/json", body, (size_t)n, NULL, 1);
+    write_response(c, status, "application/json", body, n, NULL, 1);
 }
 
 /* ---------------------------------------------------------------- parser callbacks */
@@ -371,6 +379,7 @@ static int on_message_begin(http_parser *p)
     c->chunked = 0;
     c->error_status = 0;
     c->error_why = NULL;
+    c->req.path = (struct zs_slice){NULL, 0};
     arm_timer(c, c->srv->o.request_timeout_ms);
     return 0;
 }
@@ -420,6 +429,8 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
     h->value_len += len;
     return append_hdr(c, at, len);
 }
+
+static int body_coding(struct conn *c);
 
 static int on_headers_complete(http_parser *p)
 {
@@ -479,6 +490,8 @@ static int on_headers_complete(http_parser *p)
         c->error_status = 413;
         return -1;
     }
+    if (body_coding(c) != 0)
+        return -1;
     c->keep_alive = http_should_keep_alive(p);
     if (expect_continue && (p->http_major > 1 || (p->http_major == 1 && p->http_minor >= 1)))
         write_raw(c, "HTTP/1.1 100 Continue\r\n\r\n", 25, NULL, 0, 0);
@@ -488,14 +501,29 @@ static int on_headers_complete(http_parser *p)
     return c->chunked ? 1 : 0;
 }
 
-static int on_body(http_parser *p, const char *at, size_t len)
+/* A piece of the body: kept, or decoded into dbody (the compressed bytes are not kept).
+ * Returns 0, or -1 with error_status and error_why set. */
+static int body_take(struct conn *c, const char *p, size_t n)
 {
-    struct conn *c = pconn(p);
-    if (zs_buf_append(&c->body, at, len) != ZS_OK) {
+    if (!c->decoding) {
+        if (zs_buf_append(&c->body, p, n) == ZS_OK)
+            return 0;
         c->error_status = 413;
+        c->error_why = "request body too large";
         return -1;
     }
-    return 0;
+    const char *why;
+    zs_rc rc = zs_body_decoder_feed(&c->dec, (const uint8_t *)p, n, &c->dbody, &why);
+    if (rc == ZS_OK)
+        return 0;
+    c->error_status = rc == ZS_ELIMIT ? 413 : rc == ZS_ENOMEM ? 503 : 400;
+    c->error_why = why;
+    return -1;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+    return body_take(pconn(p), at, len);
 }
 
 /* The request is whole: it goes to its handler. */
@@ -521,8 +549,7 @@ static int on_message_complete(http_parser *p)
 
 static int on_chunk_data(void *ctx, const char *p, size_t n)
 {
-    struct conn *c = ctx;
-    return zs_buf_append(&c->body, p, n) == ZS_OK ? 0 : -1;
+    return body_take(ctx, p, n);
 }
 
 /* ---------------------------------------------------------------- connection */
@@ -537,6 +564,8 @@ static void conn_release(struct conn *c)
     zs_buf_release(&c->body);
     zs_buf_release(&c->dbody);
     zs_buf_release(&c->in);
+    if (c->decoding)
+        zs_body_decoder_release(&c->dec);
     zs_free(c);
     if (--s->nalloc == 0 && s->closing && !s->listener_open)
         zs_free(s);
@@ -685,27 +714,48 @@ static int head_scan(struct conn *c, const char *p, size_t n)
 }
 
 /*
- * The body is whole: decode its Content-Encoding (the handler sees the decoded bytes;
- * max_body_bytes caps them too). Returns 0, or -1 when the request was refused: 415 for
- * an unknown coding, 413 beyond the cap, 400 for corrupt data.
+ * The head is read: a Content-Encoding other than identity starts a decoder (the body is
+ * decoded as it arrives, into dbody; max_body_bytes caps the decoded bytes too). Returns 0,
+ * or -1 with error_status set: 415 for an unknown coding, 503 without memory.
  */
-static int body_ready(struct conn *c)
+static int body_coding(struct conn *c)
 {
     const struct zs_slice *ce = zs_http_req_header(&c->req, "content-encoding");
     enum zs_body_coding coding;
     if (ce == NULL)
         return 0;
     if (zs_body_coding_parse(ce->ptr, ce->len, &coding) != 0) {
-        refuse(c, 415, "unsupported Content-Encoding (gzip, deflate and zstd are)");
+        c->error_status = 415;
+        c->error_why = "unsupported Content-Encoding (gzip, deflate and zstd are)";
         return -1;
     }
     if (coding == ZS_CODING_IDENTITY)
         return 0;
+    c->dbody.len = 0;
+    if (zs_body_decoder_init(&c->dec, coding, c->srv->o.max_body_bytes) != ZS_OK) {
+        zs_body_decoder_release(&c->dec);
+        c->error_status = 503;
+        c->error_why = "out of memory";
+        return -1;
+    }
+    c->decoding = 1;
+    return 0;
+}
+
+/*
+ * The body is whole: a decoded one must have ended (400 for a truncated stream), and the
+ * handler sees the decoded bytes. Returns 0, or -1 when the request was refused.
+ */
+static int body_ready(struct conn *c)
+{
+    if (!c->decoding)
+        return 0;
     const char *why;
-    zs_rc rc = zs_body_decode(coding, c->body.data, c->body.len, c->srv->o.max_body_bytes,
-                              &c->dbody, &why);
+    zs_rc rc = zs_body_decoder_finish(&c->dec, &why);
+    zs_body_decoder_release(&c->dec);
+    c->decoding = 0;
     if (rc != ZS_OK) {
-        refuse(c, rc == ZS_ELIMIT ? 413 : rc == ZS_ENOMEM ? 503 : 400, why);
+        refuse(c, 400, why);
         return -1;
     }
     c->req.body =
@@ -759,7 +809,9 @@ static enum parsed parse(struct conn *c, const char *data, size_t len, size_t *u
         request_ready(c);
         return body_ready(c) == 0 ? P_REQUEST : P_FAILED;
     case ZS_CHUNKED_LIMIT:
-        refuse(c, 413, c->chunks.error);
+        /* body_take refused the data (its own reason), or a chunk size was too long */
+        refuse(c, c->error_status ? c->error_status : 413,
+               c->error_status ? c->error_why : c->chunks.error);
         return P_FAILED;
     case ZS_CHUNKED_ERROR:
     default:

@@ -10,7 +10,10 @@
  * the client leaves more than 1 MiB of answers unread). HEAD gets the headers of the GET
  * answer without its body. Only HTTP/1.0 and 1.1; Transfer-Encoding must be "chunked",
  * and a chunked body is decoded strictly (chunked.h). The whole body is in memory (capped:
- * 413 beyond max_body_bytes, decided from Content-Length before the body is read). Each
+ * 413 beyond max_body_bytes, decided from Content-Length before the body is read); a
+ * Content-Encoding (gzip, deflate, zstd: body_decode.h) is decoded as the body arrives,
+ * only the decoded bytes are kept, and max_body_bytes caps them too (415 for another
+ * coding, 400 for corrupt or truncated data). Each
  * request has a deadline from its first byte (408), each connection an idle timeout.
  * Header names with non-token characters, obs-fold (a header line starting with a blank),
  * repeated or conflicting Content-Length, Content-Length together with Transfer-Encoding
@@ -52,16 +55,27 @@ struct zs_http_req {
  */
 typedef void (*zs_http_handler_fn)(struct zs_http_req *req, void *ctx);
 
+/*
+ * The JSON body of a request the server refuses before its handler (400 framing, 408, 413,
+ * 415, 431, ...): path is the request's (empty when the refusal came before the request
+ * line was read), why a plain-ASCII reason without quotes. Writes at most cap bytes to out
+ * and returns their count; 0 (or cap or more) keeps the server's own body
+ * {"error": why, "status_code": status}. Thread: the loop's.
+ */
+typedef size_t (*zs_http_error_body_fn)(struct zs_slice path, int status, const char *why,
+                                        char *out, size_t cap);
+
 struct zs_http_opts {
-    const char *host;            /* bind address, e.g. "127.0.0.1" */
-    uint16_t port;               /* 0: ephemeral */
-    size_t max_header_bytes;     /* 0: 16 KiB */
-    size_t max_body_bytes;       /* 0: 10 MiB */
-    uint32_t request_timeout_ms; /* 0: 30 s, from the request's first byte */
-    uint32_t idle_timeout_ms;    /* 0: 60 s, between requests */
-    unsigned max_connections;    /* 0: 10000; beyond it new connections are closed */
-    int exclusive;               /* the first listener of a group: fail if another process
-                                    holds the port (SO_REUSEPORT would let it share) */
+    const char *host;                 /* bind address, e.g. "127.0.0.1" */
+    uint16_t port;                    /* 0: ephemeral */
+    size_t max_header_bytes;          /* 0: 16 KiB */
+    size_t max_body_bytes;            /* 0: 10 MiB */
+    uint32_t request_timeout_ms;      /* 0: 30 s, from the request's first byte */
+    uint32_t idle_timeout_ms;         /* 0: 60 s, between requests */
+    unsigned max_connections;         /* 0: 10000; beyond it new connections are closed */
+    int exclusive;                    /* the first listener of a group: fail if another process
+                                         holds the port (SO_REUSEPORT would let it share) */
+    zs_http_error_body_fn error_body; /* NULL: the server's own error bodies */
 };
 
 struct zs_http_server;

@@ -96,15 +96,15 @@ def test_ten_thousand_records_waited(env):
     assert len(rows(e)) == 10000
 
 
-def test_chunked_batch_body(env):
-    e, s = env()
-    body = ndjson(recs(20))
-    chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 37]), body[i:i + 37])
-                      for i in range(0, len(body), 37))
+def post_chunked(s, path, body, headers, size=37):
+    """POST body in chunks of size bytes, each sent apart; the raw answer."""
     so = socket.create_connection(("127.0.0.1", s.port), timeout=10 * TIMEOUT_MULT)
-    so.sendall(b"POST /ingest/station_one?wait_for_ack=true HTTP/1.1\r\nHost: x\r\n"
-               b"Content-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n"
-               b"Connection: close\r\n\r\n" + chunks + b"0\r\n\r\n")
+    head = "".join("%s: %s\r\n" % kv for kv in headers.items())
+    so.sendall(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n" + head.encode() +
+               b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+    for i in range(0, len(body), size):
+        so.sendall(b"%x\r\n%s\r\n" % (len(body[i:i + size]), body[i:i + size]))
+    so.sendall(b"0\r\n\r\n")
     data = b""
     while True:
         d = so.recv(65536)
@@ -112,8 +112,21 @@ def test_chunked_batch_body(env):
             break
         data += d
     so.close()
+    return data
+
+
+def test_chunked_batch_body(env):
+    import gzip
+    e, s = env()
+    data = post_chunked(s, "/ingest/station_one?wait_for_ack=true", ndjson(recs(20)), ND)
     assert data.startswith(b"HTTP/1.1 200 "), data
     assert len(rows(e)) == 20
+    # compressed and chunked: decoded piece by piece as the chunks arrive
+    packed = gzip.compress(json.dumps(recs(300, 20)).encode())
+    data = post_chunked(s, "/ingest/station_one?wait_for_ack=true", packed,
+                        {"Content-Type": "application/json", "Content-Encoding": "gzip"}, 64)
+    assert data.startswith(b"HTTP/1.1 200 "), data
+    assert [r["temp"] for r in rows(e)] == list(range(320))
 
 
 def zstd_compress(data):
@@ -161,3 +174,66 @@ def test_bad_encodings(env):
     if not VALGRIND and os.environ.get("ZS_SANITIZED") != "1":
         assert rss_kib(pid) < 64 * 1024, rss_kib(pid)  # never the whole GiB
     assert rows(e) == []
+
+
+REST = "/zerobus/v1/tables/%s/insert"
+
+
+def test_rest_endpoint_takes_arrays(env):
+    """Databricks' REST ingest call: a client changes only its base URL."""
+    e, s = env()
+    c, b, _ = s.request("POST", REST % T1, recs(25))
+    assert c == 200 and b == {}, b
+    c, b, _ = s.request("POST", REST % T1.upper() + "?wait_for_ack=true", recs(5, 25))
+    assert c == 200 and b == {}, b  # UC names are case-insensitive
+    assert [r["temp"] for r in rows(e)] == list(range(30))
+    c, b, _ = s.request("POST", REST % T1, ndjson(recs(2, 30)), ND)
+    assert c == 200, b
+    c, b, _ = s.request("POST", REST % T1 + "?wait_for_ack=true", b"")
+    assert c == 400 and b["error_code"] == "INVALID_PARAMETER_VALUE", b
+    assert s.request("POST", "/flush/station_one")[0] == 200
+    assert len(rows(e)) == 32
+
+
+def test_rest_endpoint_errors_in_its_shape(env):
+    import gzip
+    e, s = env(station={"max_body_bytes": "64KiB"})
+    items = recs(4)
+    items[2]["temp"] = "warm"
+    c, b, _ = s.request("POST", REST % T1 + "?wait_for_ack=true", items)
+    assert c == 400 and b["error_code"] == "INVALID_PARAMETER_VALUE", b
+    assert "none was accepted" in b["message"] and b["errors"][0]["index"] == 2, b
+    for path, words in [(REST % "main.zerobus.nope", "not configured"),
+                        ("/zerobus/v1/tables/%s/upsert" % T1, "unknown call"),
+                        ("/zerobus/v1/tables/", "")]:
+        c, b, _ = s.request("POST", path, recs(1))
+        assert c == 404 and b["error_code"] == "NOT_FOUND" and words in b["message"], (path, b)
+    c, b, _ = s.request("GET", REST % T1)
+    assert c == 405 and set(b) == {"error_code", "message"}, b
+    c, b, _ = s.request("POST", REST % T1, {"temp": 1})  # an object, not an array
+    assert c == 400 and "JSON array" in b["message"], b
+    c, b, _ = s.request("POST", REST % T1, b"[{\"temp\": 1},")
+    assert c == 400 and b["error_code"] == "INVALID_PARAMETER_VALUE", b
+    # refusals of the HTTP layer, before the handler, answer in the same shape
+    c, b, _ = s.request("POST", REST % T1, recs(1), {"Content-Encoding": "br"})
+    assert c == 415 and b["error_code"] == "INVALID_PARAMETER_VALUE", b
+    big = json.dumps(recs(3000)).encode()
+    c, b, _ = s.request("POST", REST % T1, big)
+    assert c == 413 and b["error_code"] == "INVALID_PARAMETER_VALUE", b
+    c, b, _ = s.request("POST", REST % T1, gzip.compress(big), {"Content-Encoding": "gzip"})
+    assert c == 413 and "too large" in b["message"], b
+    # partial=true works here too, and lists what it left out
+    c, b, _ = s.request("POST", REST % T1 + "?partial=true&wait_for_ack=true", items)
+    assert c == 200 and b["accepted"] == 3 and b["rejected"] == 1, b
+    assert [r["temp"] for r in rows(e)] == [0, 1, 3]
+    # the original API keeps its own shape
+    c, b, _ = s.request("POST", "/ingest/station_one", recs(1), {"Content-Encoding": "br"})
+    assert c == 415 and "error" in b and "error_code" not in b, b
+
+
+def test_rest_endpoint_chunked(env):
+    e, s = env()
+    data = post_chunked(s, REST % T1 + "?wait_for_ack=true", json.dumps(recs(12)).encode(),
+                        {"Content-Type": "application/json"}, 50)
+    assert data.startswith(b"HTTP/1.1 200 ") and data.endswith(b"{}"), data
+    assert [r["temp"] for r in rows(e)] == list(range(12))

@@ -95,6 +95,17 @@ def test_info_and_docs(env):
     props = doc["components"]["schemas"][schema]["properties"]
     assert props["temp"]["type"] == ["integer", "null"] and props["temp"]["maximum"] == 2147483647
     assert set(props) == {"device_name", "temp", "humidity"}
+    post = doc["paths"]["/ingest/station_one"]["post"]
+    enc = [p for p in post["parameters"] if p["name"] == "Content-Encoding"][0]
+    assert enc["in"] == "header" and "zstd" in enc["schema"]["enum"]
+    assert {"400", "413", "415", "429"} <= set(post["responses"])
+    schemas = doc["components"]["schemas"]
+    assert {"index", "field", "reason"} <= set(schemas["RecordError"]["properties"])
+    assert {"errors", "accepted", "rejected"} <= set(schemas["Error"]["properties"])
+    rest = doc["paths"]["/zerobus/v1/tables/%s/insert" % T1]["post"]
+    assert rest["requestBody"]["content"]["application/json"]["schema"]["items"] == one
+    err = rest["responses"]["400"]["content"]["application/json"]["schema"]["$ref"]
+    assert schemas[err.split("/")[-1]]["required"] == ["error_code", "message"]
     for page in ["/docs", "/redoc"]:
         with urllib.request.urlopen(s.url + page, timeout=10) as r:
             html = r.read().decode()

@@ -181,6 +181,13 @@ static size_t deflate_to(const void *in, size_t len, int window_bits, uint8_t *o
     return n;
 }
 
+/* Letters that compress, but not to nothing. */
+static void fill_text(char *text, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        text[i] = (char)('a' + (i * 7 + i / 13) % 26);
+}
+
 static void test_body_codings(void **state)
 {
     (void)state;
@@ -194,8 +201,7 @@ static void test_body_codings(void **state)
     assert_int_equal(zs_body_coding_parse((const uint8_t *)"gzip, zstd", 10, &c), -1);
 
     static char text[100000];
-    for (size_t i = 0; i < sizeof text; i++)
-        text[i] = (char)('a' + (i * 7 + i / 13) % 26);
+    fill_text(text, sizeof text);
     static uint8_t packed[200000];
     struct zs_buf out;
     zs_buf_init(&out, 1u << 30);
@@ -233,6 +239,62 @@ static void test_body_codings(void **state)
     assert_rc(zs_body_decode(ZS_CODING_GZIP, packed, n, 1u << 20, &out, &why), ZS_ELIMIT);
     assert_true(out.len <= 1u << 20);
     assert_true(out.cap <= (1u << 20) + 65536);
+    zs_buf_release(&out);
+}
+
+/* Decode packed[0..n) in pieces of step bytes (as reads deliver it). */
+static zs_rc decode_in_pieces(enum zs_body_coding coding, const uint8_t *packed, size_t n,
+                              size_t step, size_t cap, struct zs_buf *out)
+{
+    struct zs_body_decoder d;
+    const char *why;
+    out->len = 0;
+    zs_rc rc = zs_body_decoder_init(&d, coding, cap);
+    for (size_t i = 0; rc == ZS_OK && i < n; i += step)
+        rc = zs_body_decoder_feed(&d, packed + i, n - i < step ? n - i : step, out, &why);
+    if (rc == ZS_OK)
+        rc = zs_body_decoder_finish(&d, &why);
+    zs_body_decoder_release(&d);
+    return rc;
+}
+
+/* As the body arrives: any split of the compressed bytes decodes the same, and a body that
+ * decodes to exactly the cap fits even when its trailer comes in a later piece. */
+static void test_body_decoder_pieces(void **state)
+{
+    (void)state;
+    static char text[20000];
+    fill_text(text, sizeof text);
+    static uint8_t packed[40000];
+    struct zs_buf out;
+    zs_buf_init(&out, 1u << 30);
+    const size_t steps[] = {1, 2, 7, 100, 4096, sizeof packed};
+    for (int k = 0; k < 4; k++) {
+        enum zs_body_coding coding = k == 3   ? ZS_CODING_ZSTD
+                                     : k == 0 ? ZS_CODING_GZIP
+                                              : ZS_CODING_DEFLATE;
+        size_t n = k == 3 ? ZSTD_compress(packed, sizeof packed, text, sizeof text, 3)
+                          : deflate_to(text, sizeof text,
+                                       k == 0   ? 31
+                                       : k == 1 ? 15
+                                                : -15,
+                                       packed, sizeof packed);
+        assert_false(ZSTD_isError(n));
+        for (size_t j = 0; j < sizeof steps / sizeof steps[0]; j++) {
+            assert_rc(decode_in_pieces(coding, packed, n, steps[j], sizeof text, &out), ZS_OK);
+            assert_int_equal(out.len, sizeof text);
+            assert_memory_equal(out.data, text, sizeof text);
+            assert_rc(decode_in_pieces(coding, packed, n, steps[j], sizeof text - 1, &out),
+                      ZS_ELIMIT);
+            assert_rc(decode_in_pieces(coding, packed, n - 1, steps[j], sizeof text, &out),
+                      ZS_EPARSE); /* truncated: told at the end */
+        }
+    }
+    /* identity is capped the same way */
+    assert_rc(decode_in_pieces(ZS_CODING_IDENTITY, (const uint8_t *)text, 100, 7, 100, &out),
+              ZS_OK);
+    assert_rc(decode_in_pieces(ZS_CODING_IDENTITY, (const uint8_t *)text, 101, 7, 100, &out),
+              ZS_ELIMIT);
     zs_buf_release(&out);
 }
 
@@ -424,11 +486,11 @@ static void test_conn_slow_reader(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_chunked_valid),     cmocka_unit_test(test_chunked_refused),
-        cmocka_unit_test(test_chunked_limits),    cmocka_unit_test(test_body_codings),
-        cmocka_unit_test(test_conn_chunked_body), cmocka_unit_test(test_conn_chunked_refusals),
-        cmocka_unit_test(test_conn_obs_fold),     cmocka_unit_test(test_conn_long_pipeline),
-        cmocka_unit_test(test_conn_slow_reader),
+        cmocka_unit_test(test_chunked_valid),         cmocka_unit_test(test_chunked_refused),
+        cmocka_unit_test(test_chunked_limits),        cmocka_unit_test(test_body_codings),
+        cmocka_unit_test(test_body_decoder_pieces),   cmocka_unit_test(test_conn_chunked_body),
+        cmocka_unit_test(test_conn_chunked_refusals), cmocka_unit_test(test_conn_obs_fold),
+        cmocka_unit_test(test_conn_long_pipeline),    cmocka_unit_test(test_conn_slow_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
