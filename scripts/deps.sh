@@ -10,7 +10,7 @@ PACKAGES=(
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
   libuv1-dev libhttp-parser-dev zlib1g-dev libzstd-dev
   libgrpc-dev protobuf-compiler-grpc libcurl4-openssl-dev
-  python3-pytest python3-grpcio python3-protobuf openssl
+  python3-pytest python3-grpcio python3-protobuf openssl curl
   libcmocka-dev
 )
 SUDO=""

@@ -343,3 +343,31 @@ def test_half_close_while_parked_still_gets_every_answer(env):
     assert b"Connection: close" in data.split(b"HTTP/1.1 200 ")[2], data
     stored = {r["device_name"] for r in rows(e)}
     assert {"hc1", "hc2"} <= stored
+
+
+def readme_commands():
+    """The README's POST examples (curl, or a pipe into curl), continuation lines joined."""
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    text = open(os.path.join(root, "README.md")).read()
+    cmds = []
+    for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+        for cmd in re.sub(r"\\\n\s*", "", block).splitlines():
+            cmd = cmd.split("  #")[0].strip()
+            if "curl -X POST http://localhost:8000" in cmd or \
+                    'curl -X POST "http://localhost:8000' in cmd:
+                cmds.append(cmd)
+    return os.path.abspath(root), cmds
+
+
+def test_readme_examples_work(env):
+    """Every POST example of our README, run as written (against the test's port)."""
+    e, s = env()
+    root, cmds = readme_commands()
+    assert len(cmds) >= 8, cmds
+    for cmd in cmds:
+        cmd = cmd.replace("http://localhost:8000", s.url) + " -s -o /dev/null -w '%{http_code}'"
+        out = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], cwd=root, capture_output=True,
+                             text=True, timeout=60)
+        assert out.returncode == 0 and out.stdout in ("200", "202"), (cmd, out)
+    assert s.request("POST", "/flush/station_one")[0] == 200
+    assert len(rows(e)) >= 200  # the NDJSON file went in more than once
