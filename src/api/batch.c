@@ -40,14 +40,10 @@ static size_t skip_blanks(const uint8_t *p, size_t n, size_t i)
 static zs_rc add_item(struct zs_batch *b, size_t index, size_t rec_off, size_t json_off,
                       size_t json_len)
 {
-    if (b->nitems == b->itemcap) {
-        size_t cap = b->itemcap ? 2 * b->itemcap : 64;
-        struct zs_batch_item *v = zs_realloc(b->items, cap * sizeof *v);
-        if (v == NULL)
-            return ZS_ENOMEM;
-        b->items = v;
-        b->itemcap = cap;
-    }
+    void *grown = zs_grow(b->items, &b->itemcap, b->nitems, sizeof *b->items, 64);
+    if (grown == NULL)
+        return ZS_ENOMEM;
+    b->items = grown;
     b->items[b->nitems++] =
         (struct zs_batch_item){index, rec_off, b->recs.len - rec_off, json_off, json_len};
     return ZS_OK;
@@ -69,14 +65,10 @@ static zs_rc add_error(struct zs_batch *b, size_t index, size_t max_errors, cons
     b->rejected++;
     if (b->nerrors >= max_errors)
         return ZS_OK;
-    if (b->nerrors == b->errorcap) {
-        size_t cap = b->errorcap ? 2 * b->errorcap : 16;
-        struct zs_batch_error *v = zs_realloc(b->errors, cap * sizeof *v);
-        if (v == NULL)
-            return ZS_ENOMEM;
-        b->errors = v;
-        b->errorcap = cap;
-    }
+    void *grown = zs_grow(b->errors, &b->errorcap, b->nerrors, sizeof *b->errors, 16);
+    if (grown == NULL)
+        return ZS_ENOMEM;
+    b->errors = grown;
     struct zs_batch_error *x = &b->errors[b->nerrors++];
     x->index = index;
     copy_cut(x->field, sizeof x->field, e->where);

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #ifdef ZS_TESTING
@@ -86,6 +87,17 @@ void zs_wipe(void *p, size_t n)
 {
     if (p != NULL)
         explicit_bzero(p, n);
+}
+
+void *zs_grow(void *items, size_t *cap, size_t len, size_t elem, size_t first)
+{
+    if (len < *cap)
+        return items;
+    size_t n = *cap ? 2 * *cap : first;
+    void *v = n > SIZE_MAX / elem ? NULL : zs_realloc(items, n * elem);
+    if (v != NULL)
+        *cap = n;
+    return v;
 }
 
 void zs_free_secret(char *s)

@@ -21,6 +21,14 @@ void *zs_xcalloc(size_t count, size_t size);
 char *zs_xstrdup(const char *s);
 char *zs_xstrndup(const char *s, size_t n);
 
+/*
+ * A growable array: room for one more element at index len of items (capacity *cap,
+ * elements of elem bytes), doubling from first. Returns the array to use from now on
+ * (items itself when there was room; the caller stores it back), or NULL without memory
+ * (items and *cap unchanged).
+ */
+void *zs_grow(void *items, size_t *cap, size_t len, size_t elem, size_t first);
+
 /* Overwrite a secret before it is freed; the compiler may not drop it. */
 void zs_wipe(void *p, size_t n);
 

@@ -665,14 +665,10 @@ static void on_sink_done(void *ctx, uint64_t seq, const void *rec, size_t len, z
 
 static int seg_push(struct zs_spool_table *t, const struct seg *s)
 {
-    if (t->nsegs == t->segcap) {
-        size_t cap = t->segcap ? t->segcap * 2 : 8;
-        struct seg *v = zs_realloc(t->segs, cap * sizeof *v);
-        if (v == NULL)
-            return -1;
-        t->segs = v;
-        t->segcap = cap;
-    }
+    void *grown = zs_grow(t->segs, &t->segcap, t->nsegs, sizeof *t->segs, 8);
+    if (grown == NULL)
+        return -1;
+    t->segs = grown;
     t->segs[t->nsegs++] = *s;
     atomic_store(&t->nsegs_pub, t->nsegs);
     return 0;
@@ -1256,14 +1252,10 @@ static void *spool_thread(void *arg)
 /* Room for one more entry in the pending commit list. Under t->lock. */
 static zs_rc cw_reserve(struct zs_spool_table *t)
 {
-    if (t->ncw < t->cwcap)
-        return ZS_OK;
-    size_t cap = t->cwcap ? t->cwcap * 2 : 256;
-    struct cwait *v = zs_realloc(t->cw, cap * sizeof *v);
-    if (v == NULL)
+    void *grown = zs_grow(t->cw, &t->cwcap, t->ncw, sizeof *t->cw, 256);
+    if (grown == NULL)
         return ZS_ENOMEM;
-    t->cw = v;
-    t->cwcap = cap;
+    t->cw = grown;
     return ZS_OK;
 }
 

@@ -101,14 +101,10 @@ zs_rc zs_zb_table_add(struct zs_zb *z, const char *name, int record_type, const 
 
 static zs_rc inbox_push(struct zs_zb_table *t, const struct zb_op *op)
 {
-    if (t->inbox_len == t->inbox_cap) {
-        size_t cap = t->inbox_cap ? t->inbox_cap * 2 : 1024;
-        struct zb_op *v = zs_realloc(t->inbox, cap * sizeof *v);
-        if (v == NULL)
-            return ZS_ENOMEM;
-        t->inbox = v;
-        t->inbox_cap = cap;
-    }
+    void *grown = zs_grow(t->inbox, &t->inbox_cap, t->inbox_len, sizeof *t->inbox, 1024);
+    if (grown == NULL)
+        return ZS_ENOMEM;
+    t->inbox = grown;
     t->inbox[t->inbox_len++] = *op;
     return ZS_OK;
 }
