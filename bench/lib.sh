@@ -68,7 +68,7 @@ stop_all() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2> /dev/null || true; don
 run_wrk() {
   local t0 t1 out req
   t0=$(ticks "$SERVER_PID")
-  out=$(wrk -t "$(( $2 < 2 ? 1 : 2 ))" -c "$2" -d "${SECS}s" --latency -s bench/post.lua "http://127.0.0.1:$PORT$3")
+  out=$(wrk -t "$(( $2 < 2 ? 1 : 2 ))" -c "$2" -d "${SECS}s" --latency -s bench/post.lua "${SCHEME:-http}://127.0.0.1:$PORT$3")
   t1=$(ticks "$SERVER_PID")
   req=$(echo "$out" | sed -n 's/^ *\([0-9]*\) requests in.*/\1/p')
   echo "$out" | awk -v label="$1" -v req="$req" -v cpu=$((t1 - t0)) -v hz="$HZ" '

@@ -9,7 +9,7 @@ PACKAGES=(
   libjansson-dev
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
   libuv1-dev libhttp-parser-dev zlib1g-dev libzstd-dev
-  libgrpc-dev protobuf-compiler-grpc libcurl4-openssl-dev
+  libgrpc-dev protobuf-compiler-grpc libcurl4-openssl-dev libssl-dev
   python3-pytest python3-grpcio python3-protobuf openssl curl
   libcmocka-dev
 )

@@ -4,12 +4,14 @@
  * client's thread and go back to the worker through the runtime's post function.
  */
 #include <jansson.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "access/zs_keys.h"
 #include "api/batch.h"
 #include "api/zs_api.h"
 #include "core/zs_log.h"
@@ -52,6 +54,15 @@ struct zs_gateway_worker {
     size_t *blen, bcap;
     zs_gateway_post_fn post;
     void *post_ctx;
+    struct zs_keys *keys; /* this worker's reference to the keys (NULL: no auth) */
+    unsigned keys_gen;    /* ... as of this generation of the gateway's */
+};
+
+/* Failed authentications of one source address (a small table: the most recent ones). */
+#define FAIL_SLOTS 256
+struct fail_slot {
+    char peer[48];
+    unsigned long count;
 };
 
 struct zs_gateway {
@@ -61,6 +72,15 @@ struct zs_gateway {
     size_t ntables;
     atomic_long parked;
     atomic_int stopping;
+    pthread_mutex_t keys_mu;    /* keys, keys_gen's changes, fails */
+    struct zs_keys *keys;       /* NULL: no authentication */
+    atomic_uint keys_gen;       /* bumped by each zs_gateway_set_keys */
+    atomic_int auth_on;         /* keys != NULL, for /health */
+    atomic_ulong auth_failures; /* since the start */
+    struct fail_slot fails[FAIL_SLOTS];
+    unsigned fail_next;     /* the slot a new address takes */
+    unsigned long reloads;  /* SIGHUP reloads tried (keys_mu) */
+    char reload_error[300]; /* the last one's error, or "" (keys_mu) */
 };
 
 /* ---------------------------------------------------------------- responses */
@@ -326,6 +346,150 @@ void zs_gateway_answer(struct zs_handoff_node *node)
     free(p);
 }
 
+/* ---------------------------------------------------------------- authentication */
+
+/* The worker's keys, refreshed when the gateway's changed (one atomic load per request). */
+static const struct zs_keys *worker_keys(struct zs_gateway_worker *w)
+{
+    struct zs_gateway *g = w->g;
+    if (atomic_load_explicit(&g->keys_gen, memory_order_acquire) == w->keys_gen)
+        return w->keys;
+    pthread_mutex_lock(&g->keys_mu);
+    zs_keys_unref(w->keys);
+    w->keys = g->keys;
+    if (w->keys != NULL)
+        zs_keys_ref(w->keys);
+    w->keys_gen = atomic_load(&g->keys_gen);
+    pthread_mutex_unlock(&g->keys_mu);
+    return w->keys;
+}
+
+/*
+ * Count and log a failed authentication from r's peer: the key never, the first 4
+ * characters of the id it claims at most; logged at the 1st, 2nd, 4th, 8th... failure of
+ * an address (a guessing client cannot flood the log).
+ */
+static void auth_failed(struct zs_gateway *g, const struct zs_http_req *r, const uint8_t *key,
+                        size_t len, const char *why)
+{
+    atomic_fetch_add(&g->auth_failures, 1);
+    const char *peer = r->peer != NULL ? r->peer : "";
+    char id[5] = "";
+    for (size_t i = 0; key != NULL && i < len && i < 4 && zs_key_id_valid((const char *)key + i, 1);
+         i++)
+        id[i] = (char)key[i];
+    pthread_mutex_lock(&g->keys_mu);
+    struct fail_slot *f = NULL;
+    for (size_t i = 0; i < FAIL_SLOTS && f == NULL; i++)
+        if (g->fails[i].count > 0 && strcmp(g->fails[i].peer, peer) == 0)
+            f = &g->fails[i];
+    if (f == NULL) {
+        f = &g->fails[g->fail_next++ % FAIL_SLOTS];
+        snprintf(f->peer, sizeof f->peer, "%s", peer);
+        f->count = 0;
+    }
+    unsigned long n = ++f->count;
+    pthread_mutex_unlock(&g->keys_mu);
+    if ((n & (n - 1)) == 0)
+        zs_log(ZS_LOG_WARN, "auth",
+               "msg=\"authentication failed\" peer=%s reason=\"%s\" key_id=\"%s%s\" "
+               "failures=%lu path=\"%.*s\"",
+               peer[0] ? peer : "-", why, id, id[0] ? "..." : "", n,
+               (int)(r->path.len > 80 ? 80 : r->path.len), (const char *)r->path.ptr);
+}
+
+enum { AUTH_OFF, AUTH_OK, AUTH_NONE, AUTH_BAD };
+
+/* A request's authentication: its key's span as sent (or NULL), and the key found. */
+struct authn {
+    int who; /* AUTH_OFF (no authentication), AUTH_OK, AUTH_NONE (no key), AUTH_BAD */
+    const uint8_t *sent;
+    size_t sent_len;
+    const struct zs_key *key;
+};
+
+static struct authn authenticate(struct zs_gateway_worker *w, const struct zs_http_req *r)
+{
+    struct authn a = {.who = AUTH_OFF};
+    const struct zs_keys *ks = worker_keys(w);
+    if (ks == NULL)
+        return a;
+    const struct zs_slice *ah = zs_http_req_header(r, "authorization");
+    const struct zs_slice *kh = zs_http_req_header(r, "x-api-key");
+    int got = zs_keys_from_headers(ah ? ah->ptr : NULL, ah ? ah->len : 0, kh ? kh->ptr : NULL,
+                                   kh ? kh->len : 0, &a.sent, &a.sent_len);
+    if (got <= 0)
+        a.sent = NULL;
+    if (got == 0 && r->client_cn != NULL && r->client_cn[0] != '\0') {
+        /* mutual TLS: the verified certificate's CN stands for the key of that id */
+        a.key = zs_keys_find_id(ks, r->client_cn);
+        a.who = a.key != NULL ? AUTH_OK : AUTH_BAD;
+        return a;
+    }
+    a.key = got > 0 ? zs_keys_check(ks, a.sent, a.sent_len) : NULL;
+    a.who = a.key != NULL ? AUTH_OK : got == 0 ? AUTH_NONE : AUTH_BAD;
+    return a;
+}
+
+static void reply_unauthenticated(struct zs_gateway *g, struct zs_http_req *r,
+                                  const struct authn *a)
+{
+    auth_failed(g, r, a->sent, a->sent_len, a->who == AUTH_NONE ? "no key" : "invalid key");
+    if (a->who == AUTH_NONE)
+        reply_error(r, 401, "an API key is required: Authorization: Bearer KEY, or X-API-Key: KEY",
+                    NULL, "WWW-Authenticate: Bearer realm=\"zerobus-station\"\r\n");
+    else
+        reply_error(r, 401, "invalid API key", NULL,
+                    "WWW-Authenticate: Bearer realm=\"zerobus-station\", "
+                    "error=\"invalid_token\"\r\n");
+}
+
+/*
+ * After authenticate: may the request do right on t? Returns 1, or 0 once answered: 403
+ * naming the table the key has no right on.
+ */
+static int permit(struct zs_http_req *r, const struct authn *a, const struct gw_table *t,
+                  unsigned right)
+{
+    if (a->who == AUTH_OFF || zs_key_allows(a->key, t->cfg->key, strlen(t->cfg->key), right))
+        return 1;
+    char msg[400];
+    snprintf(msg, sizeof msg, "this key may not %s table '%.200s'",
+             right == ZS_RIGHT_FLUSH ? "flush" : "ingest into", t->cfg->key);
+    reply_error(r, 403, msg, NULL, NULL);
+    return 0;
+}
+
+/* A key is needed and r has none that is valid: answered 401. */
+static int refused(struct zs_gateway_worker *w, struct zs_http_req *r, const struct authn *a)
+{
+    if (a->who != AUTH_NONE && a->who != AUTH_BAD)
+        return 0;
+    reply_unauthenticated(w->g, r, a);
+    return 1;
+}
+
+void zs_gateway_reload_result(struct zs_gateway *g, const char *error)
+{
+    pthread_mutex_lock(&g->keys_mu);
+    g->reloads++;
+    snprintf(g->reload_error, sizeof g->reload_error, "%s", error ? error : "");
+    pthread_mutex_unlock(&g->keys_mu);
+}
+
+void zs_gateway_set_keys(struct zs_gateway *g, struct zs_keys *ks)
+{
+    if (ks != NULL)
+        zs_keys_ref(ks);
+    pthread_mutex_lock(&g->keys_mu);
+    struct zs_keys *old = g->keys;
+    g->keys = ks;
+    atomic_store(&g->auth_on, ks != NULL);
+    atomic_fetch_add_explicit(&g->keys_gen, 1, memory_order_release);
+    pthread_mutex_unlock(&g->keys_mu);
+    zs_keys_unref(old);
+}
+
 /* ---------------------------------------------------------------- handlers */
 
 static int path_eq(const struct zs_http_req *r, const char *p)
@@ -370,7 +534,9 @@ static json_t *table_health(struct zs_spool_table *st, int *degraded)
     return j;
 }
 
-static void handle_health(struct zs_gateway *g, struct zs_http_req *r, const struct gw_table *one)
+/* detail 0: the status and nothing else (a load balancer's view without a key). */
+static void handle_health(struct zs_gateway *g, struct zs_http_req *r, const struct gw_table *one,
+                          int detail)
 {
     int degraded = 0;
     if (one != NULL) {
@@ -416,6 +582,18 @@ static void handle_health(struct zs_gateway *g, struct zs_http_req *r, const str
                   zs_spool_mode(g->sp) == ZS_SPOOL_DISK ? "disk" : "memory", "spool_dir", dir,
                   "tables", tables, "spool_only_tables", orphans, "reasons", reasons);
     degraded |= nocreds;
+    pthread_mutex_lock(&g->keys_mu);
+    json_object_set_new(j, "auth",
+                        json_pack("{s:b, s:I, s:I, s:s?}", "keys", atomic_load(&g->auth_on),
+                                  "failures", (json_int_t)atomic_load(&g->auth_failures), "reloads",
+                                  (json_int_t)g->reloads, "reload_error",
+                                  g->reload_error[0] ? g->reload_error : NULL));
+    pthread_mutex_unlock(&g->keys_mu);
+    if (!detail) {
+        json_t *st = json_incref(json_object_get(j, "status"));
+        json_decref(j);
+        j = json_pack("{s:o, s:s}", "status", st, "service", "zerobus-station");
+    }
     reply_json(r, degraded ? 503 : 200, j, degraded ? "Retry-After: 1\r\n" : NULL);
 }
 
@@ -719,7 +897,7 @@ static const struct gw_table *find_uc_table(struct zs_gateway *g, const char *na
  * errors in the REST shape. rest: the path after /zerobus/v1/tables/.
  */
 static void handle_rest(struct zs_gateway_worker *w, struct zs_http_req *r, struct zs_slice rest,
-                        int post_m, int stopping)
+                        int post_m, int stopping, const struct authn *a)
 {
     static const char ins[] = "/insert";
     size_t il = sizeof ins - 1;
@@ -746,6 +924,8 @@ static void handle_rest(struct zs_gateway_worker *w, struct zs_http_req *r, stru
         reply_error(r, 405, "use POST", NULL, "Allow: POST\r\n");
         return;
     }
+    if (!permit(r, a, t, ZS_RIGHT_INGEST))
+        return;
     if (stopping) {
         reply_stopping(r);
         return;
@@ -776,20 +956,29 @@ void zs_gateway_handle(struct zs_http_req *r, void *ctx)
     int get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0,
         post_m = strcmp(r->method, "POST") == 0;
     struct zs_slice key;
+    /* With keys: a key before anything else (which tables exist is no one else's business). */
     if (r->path.len > sizeof REST_TABLES - 1 &&
         memcmp(r->path.ptr, REST_TABLES, sizeof REST_TABLES - 1) == 0) {
+        struct authn a = authenticate(w, r);
+        if (refused(w, r, &a))
+            return;
         key = (struct zs_slice){r->path.ptr + sizeof REST_TABLES - 1,
                                 r->path.len - (sizeof REST_TABLES - 1)};
-        handle_rest(w, r, key, post_m, stopping);
+        handle_rest(w, r, key, post_m, stopping, &a);
         return;
     }
     int ingest = path_prefix(r, "/ingest/", &key);
     if (ingest || path_prefix(r, "/flush/", &key)) {
+        struct authn a = authenticate(w, r);
+        if (refused(w, r, &a))
+            return;
         const struct gw_table *t = find_table(g, key.ptr, key.len);
         if (t == NULL)
             not_found_table(r, key.ptr, key.len);
         else if (!post_m)
             reply_error(r, 405, "use POST", NULL, "Allow: POST\r\n");
+        else if (!permit(r, &a, t, ingest ? ZS_RIGHT_INGEST : ZS_RIGHT_FLUSH))
+            return;
         else if (stopping)
             reply_stopping(r);
         else if (ingest)
@@ -804,16 +993,27 @@ void zs_gateway_handle(struct zs_http_req *r, void *ctx)
         reply_error(r, 405, "use GET or HEAD", NULL, "Allow: GET, HEAD\r\n");
         return;
     }
+    /* The detailed health and the OpenAPI document: a key, unless station.open_docs. */
+    int detail_route = path_prefix(r, "/health/", &key) || path_eq(r, "/openapi.json");
+    struct authn a = {.who = AUTH_OFF};
+    if (detail_route || path_eq(r, "/health")) {
+        a = authenticate(w, r);
+        if (g->c->station.open_docs)
+            a.who = AUTH_OFF;
+        if (detail_route && refused(w, r, &a))
+            return;
+    }
     if (path_prefix(r, "/health/", &key)) {
         const struct gw_table *t = find_table(g, key.ptr, key.len);
         if (t == NULL)
             not_found_table(r, key.ptr, key.len);
         else
-            handle_health(g, r, t);
+            handle_health(g, r, t, 1);
         return;
     }
     if (get && path_eq(r, "/health")) {
-        handle_health(g, r, NULL);
+        /* open to load balancers: the status only, unless the request may see more */
+        handle_health(g, r, NULL, a.who == AUTH_OFF || a.who == AUTH_OK);
     } else if (get && path_eq(r, "/")) {
         handle_info(g, r);
     } else if (get && path_eq(r, "/openapi.json")) {
@@ -838,6 +1038,7 @@ zs_rc zs_gateway_create(const struct zs_config *c, struct zs_spool *sp,
                         struct zs_spool_table *const *tables, struct zs_gateway **out)
 {
     struct zs_gateway *g = zs_xcalloc(1, sizeof *g);
+    pthread_mutex_init(&g->keys_mu, NULL);
     g->c = c;
     g->sp = sp;
     g->ntables = c->ntables;
@@ -862,6 +1063,8 @@ void zs_gateway_destroy(struct zs_gateway *g)
     for (size_t i = 0; i < g->ntables; i++)
         free(g->tables[i].key_json);
     free(g->tables);
+    zs_keys_unref(g->keys);
+    pthread_mutex_destroy(&g->keys_mu);
     free(g);
 }
 
@@ -890,6 +1093,7 @@ void zs_gateway_worker_destroy(struct zs_gateway_worker *w)
     zs_transcoder_destroy(w->tc);
     zs_buf_release(&w->rec);
     zs_batch_release(&w->batch);
+    zs_keys_unref(w->keys);
     free(w->bptr);
     free(w->blen);
     free(w);

@@ -289,10 +289,26 @@ zs_rc zs_api_openapi(const struct zs_config *c, struct zs_buf *out)
                         json_pack("{s:{s:s, s:{s:{s:s}}}}", "get", "summary",
                                   "Service information and endpoints", "responses", "200",
                                   "description", "information"));
-    json_t *doc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:o}}", "openapi", "3.1.0", "info",
-                            "title", "Zerobus Station", "version", ZS_VERSION, "description",
-                            "HTTP/JSON gateway to Databricks Zerobus Ingest", "paths", paths,
-                            "components", "schemas", schemas);
+    /* Ingest keys (access/zs_keys.h): either header; the open routes say so. */
+    json_t *schemes =
+        json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}}", "bearer", "type", "http", "scheme",
+                  "bearer", "description", "an ingest key: Authorization: Bearer <id>.<secret>",
+                  "apiKey", "type", "apiKey", "in", "header", "name", "X-API-Key", "description",
+                  "the same key, for clients that cannot set Authorization");
+    json_t *doc =
+        json_pack("{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:o, s:o}}", "openapi", "3.1.0", "info",
+                  "title", "Zerobus Station", "version", ZS_VERSION, "description",
+                  "HTTP/JSON gateway to Databricks Zerobus Ingest", "paths", paths, "components",
+                  "schemas", schemas, "securitySchemes", schemes);
+    const struct zs_station_opts *so = &c->station;
+    if (so->auth == ZS_AUTH_KEYS ||
+        (so->auth == ZS_AUTH_AUTO && (c->auth_json != NULL || so->keys_file != NULL))) {
+        json_object_set_new(doc, "security", json_pack("[{s:[]}, {s:[]}]", "bearer", "apiKey"));
+        json_object_set_new(json_object_get(json_object_get(paths, "/"), "get"), "security",
+                            json_array());
+        json_object_set_new(json_object_get(json_object_get(paths, "/health"), "get"), "security",
+                            json_array());
+    }
     char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(doc);
     zs_rc rc = s ? zs_buf_puts(out, s) : ZS_ENOMEM;
@@ -308,9 +324,16 @@ const char *zs_api_docs_page(void)
            "h2{border-bottom:1px solid #ccc}code,pre{background:#f4f4f4;padding:2px 4px}"
            ".m{font-weight:bold;color:#fff;padding:2px 6px;border-radius:3px}"
            ".post{background:#49cc90}.get{background:#61affe}td,th{text-align:left;padding:2px 8px}"
-           "</style></head><body><h1>Zerobus Station API</h1><p id=\"d\">Loading "
+           "</style></head><body><h1>Zerobus Station API</h1>"
+           "<p><label>API key <input id=\"k\" type=\"password\" size=\"50\"></label> "
+           "<button id=\"a\">Authorize</button> (kept in this tab only)</p><p id=\"d\">Loading "
            "<a href=\"/openapi.json\">/openapi.json</a>&hellip;</p><div id=\"o\"></div><script>"
-           "fetch('/openapi.json').then(r=>r.json()).then(doc=>{"
+           "const kf=document.getElementById('k');kf.value=sessionStorage.getItem('zs_key')||'';"
+           "document.getElementById('a').onclick=()=>{sessionStorage.setItem('zs_key',kf.value);"
+           "location.reload()};const key=sessionStorage.getItem('zs_key');"
+           "fetch('/openapi.json',key?{headers:{Authorization:'Bearer '+key}}:{})"
+           ".then(r=>{if(!r.ok)throw new Error(r.status===401?'an API key is needed: "
+           "Authorize above':'HTTP '+r.status);return r.json()}).then(doc=>{"
            "document.getElementById('d').textContent=doc.info.description+' (OpenAPI '+"
            "doc.openapi+', version '+doc.info.version+')';const o=document.getElementById('o');"
            "const el=(t,h)=>{const e=document.createElement(t);if(h!==undefined)e.textContent=h;"

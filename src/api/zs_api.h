@@ -54,6 +54,18 @@ void zs_gateway_handle(struct zs_http_req *req, void *ctx);
 size_t zs_gateway_error_body(struct zs_slice path, int status, const char *why, char *out,
                              size_t cap);
 
+/*
+ * Ingest authentication from now on: ks (a reference is taken; the caller keeps its own),
+ * or NULL for none. Workers pick it up at their next request; the old set is freed when the
+ * last worker lets it go (a reload never waits for them). Thread: any.
+ */
+struct zs_keys;
+void zs_gateway_set_keys(struct zs_gateway *g, struct zs_keys *ks);
+
+/* A reload (SIGHUP) was tried: error NULL if it worked, else why not (no secret in it);
+ * /health shows the count and the last error. Thread: any. */
+void zs_gateway_reload_result(struct zs_gateway *g, const char *error);
+
 /* Answer a parked request handed back by post. Thread: its worker's. */
 void zs_gateway_answer(struct zs_handoff_node *parked);
 

@@ -27,6 +27,12 @@ enum {
     O_STREAMS,
     O_LINGER_MS,
     O_NO_CREDENTIALS,
+    O_ID,
+    O_TABLES,
+    O_FLUSH,
+    O_ADMIN,
+    O_KEYS_FILE,
+    O_LISTEN,
 };
 
 static const struct option longopts[] = {
@@ -48,6 +54,12 @@ static const struct option longopts[] = {
     {"streams", required_argument, NULL, O_STREAMS},
     {"linger-ms", required_argument, NULL, O_LINGER_MS},
     {"no-credentials", no_argument, NULL, O_NO_CREDENTIALS},
+    {"id", required_argument, NULL, O_ID},
+    {"tables", required_argument, NULL, O_TABLES},
+    {"flush", no_argument, NULL, O_FLUSH},
+    {"admin", no_argument, NULL, O_ADMIN},
+    {"keys-file", required_argument, NULL, O_KEYS_FILE},
+    {"listen", required_argument, NULL, O_LISTEN},
     {0},
 };
 
@@ -68,6 +80,12 @@ static unsigned needs(int id)
         return CLI_SEND;
     case O_NO_CREDENTIALS:
         return CLI_NO_CREDENTIALS;
+    case O_ID:
+    case O_TABLES:
+    case O_FLUSH:
+    case O_ADMIN:
+    case O_KEYS_FILE:
+        return CLI_KEYS;
     case O_HELP:
     case O_VERSION:
         return ~0u;
@@ -164,6 +182,30 @@ int zs_cli_parse(int argc, char **argv, const char *cmd, unsigned mask, int min_
             break;
         case O_FILE:
             rc = nonempty(cmd, c, v, &a->file);
+            break;
+        case O_ID:
+            rc = nonempty(cmd, c, v, &a->key_id);
+            break;
+        case O_TABLES:
+            rc = nonempty(cmd, c, v, &a->key_tables);
+            break;
+        case O_KEYS_FILE:
+            rc = nonempty(cmd, c, v, &a->keys_file);
+            break;
+        case O_LISTEN:
+            if (a->nlisten == (int)(sizeof a->listen / sizeof a->listen[0])) {
+                fprintf(stderr, "zerobus-station: --listen: at most %zu\n",
+                        sizeof a->listen / sizeof a->listen[0]);
+                return hint(cmd);
+            }
+            rc = nonempty(cmd, c, v, &a->listen[a->nlisten]);
+            a->nlisten += rc == 0;
+            break;
+        case O_FLUSH:
+            a->key_flush = true;
+            break;
+        case O_ADMIN:
+            a->key_admin = true;
             break;
         case O_PORT:
             rc = number(cmd, c, v, 0, 65535, &a->port);

@@ -18,6 +18,7 @@ enum {
     CLI_SEND = 1 << 3,           /* --file --repeat --streams --linger-ms */
     CLI_SPOOL_DIR = 1 << 4,      /* --spool-dir DIR alone (the spool command) */
     CLI_NO_CREDENTIALS = 1 << 5, /* --no-credentials (check) */
+    CLI_KEYS = 1 << 6,           /* --id --tables --flush --admin --keys-file (keys) */
 };
 
 #define CLI_MAX_POS 4
@@ -27,6 +28,8 @@ struct zs_cli {
     bool config_given; /* --config or $ZEROBUS_STATION_CONFIG, not the config.json fallback */
     /* serve */
     const char *host, *local, *spool_dir;
+    const char *listen[8]; /* --listen HOST:PORT[,tls], in order */
+    int nlisten;
     long port, workers, shutdown_ms;
     bool eager, log_json;
     int log_level; /* enum zs_log_level, or -1 */
@@ -35,6 +38,9 @@ struct zs_cli {
     long repeat, streams, linger_ms;
     /* check */
     bool no_credentials;
+    /* keys */
+    const char *key_id, *key_tables, *keys_file;
+    bool key_flush, key_admin;
     /* positional arguments */
     const char *pos[CLI_MAX_POS];
     int npos;

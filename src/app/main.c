@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app/access.h"
 #include "app/cli.h"
 #include "app/serve.h"
 #include "config/zs_config.h"
@@ -49,6 +50,9 @@ static const char usage_main[] =
     "  --env-file FILE    credentials (default ./.env, else .env beside the configuration)\n"
     "  --host ADDR        listen address (default 0.0.0.0)\n"
     "  --port N           listen port (default 8000; 0 = any free port)\n"
+    "  --listen HOST:PORT[,tls]  a listener, instead of --host/--port; repeat for more\n"
+    "                     (e.g. 127.0.0.1:8000 and 0.0.0.0:8443,tls: HTTPS with\n"
+    "                     station.tls_cert and station.tls_key)\n"
     "  --workers N        HTTP worker threads (default: number of cores)\n"
     "  --eager            open the Zerobus streams at start, not at the first record\n"
     "  --local DIR        run against a zerobus-emulator started on loopback, rows in DIR\n"
@@ -65,6 +69,7 @@ static const char usage_main[] =
     "  encode TABLE read JSON records (one per line) on stdin, print their protobuf as hex\n"
     "  send TABLE   push JSON records (one per line) to Zerobus through the client\n"
     "  spool status|dump TABLE   what a spool directory holds (works while the station runs)\n"
+    "  keys new|list|revoke      ingest API keys in the keys file (keys --help)\n"
     "  help-config  print the reference of every configuration option (Markdown)\n"
     "\n"
     "options:\n"
@@ -543,11 +548,53 @@ static void stop_local(struct local_emu *l)
     l->pid = 0;
 }
 
-static void print_ready(uint16_t port, void *ctx)
+/* READY http=PORT [https=PORT ...]: one word per listener, in --listen order. */
+static void print_ready(const struct zs_listen *l, const uint16_t *ports, unsigned n, void *ctx)
 {
     (void)ctx;
-    printf("READY http=%u\n", port);
+    printf("READY");
+    for (unsigned i = 0; i < n; i++)
+        printf(" %s=%u", l[i].tls ? "https" : "http", ports[i]);
+    printf("\n");
     fflush(stdout);
+}
+
+/* --listen HOST:PORT[,tls] ("[::1]:8443,tls" for IPv6) into l; host points into buf.
+ * Returns 0, or -1 with the reason printed. */
+static int parse_listen(const char *v, struct zs_listen *l, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", v);
+    char *comma = strchr(buf, ',');
+    l->tls = false;
+    if (comma != NULL) {
+        if (strcmp(comma + 1, "tls") != 0)
+            goto bad;
+        l->tls = true;
+        *comma = '\0';
+    }
+    char *colon = strrchr(buf, ':');
+    if (colon == NULL || colon == buf)
+        goto bad;
+    *colon = '\0';
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535)
+        goto bad;
+    char *host = buf;
+    size_t hl = strlen(host);
+    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+        host[hl - 1] = '\0';
+        host++;
+    }
+    l->host = host;
+    l->port = (uint16_t)port;
+    return 0;
+bad:
+    fprintf(stderr,
+            "zerobus-station: --listen: \"%s\" is not HOST:PORT or HOST:PORT,tls\n"
+            "Try 'zerobus-station --help'.\n",
+            v);
+    return -1;
 }
 
 /* The spool directory: --spool-dir, else station.spool_dir (relative to the config file's
@@ -555,19 +602,14 @@ static void print_ready(uint16_t port, void *ctx)
 static void resolve_spool_dir(const struct zs_config *c, const char *flag, const char *local,
                               char *out, size_t cap)
 {
-    char cfg[4096];
-    snprintf(cfg, sizeof cfg, "%s", c->path);
-    const char *base = dirname(cfg);
     if (flag != NULL)
         snprintf(out, cap, "%s", flag);
-    else if (c->station.spool_dir != NULL && c->station.spool_dir[0] == '/')
-        snprintf(out, cap, "%s", c->station.spool_dir);
     else if (c->station.spool_dir != NULL)
-        snprintf(out, cap, "%s/%s", base, c->station.spool_dir);
+        zs_config_path(c, c->station.spool_dir, out, cap);
     else if (local != NULL)
         snprintf(out, cap, "%s/spool", local);
     else
-        snprintf(out, cap, "%s/spool", base);
+        zs_config_path(c, "spool", out, cap);
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -586,6 +628,11 @@ static int cmd_serve(int argc, char **argv)
                               .eager = a.eager,
                               .shutdown_ms = (uint32_t)a.shutdown_ms,
                               .on_ready = print_ready};
+    static char listen_buf[ZS_SERVE_MAX_LISTEN][300];
+    for (int i = 0; i < a.nlisten; i++)
+        if (parse_listen(a.listen[i], &o.listen[i], listen_buf[i], sizeof listen_buf[i]) != 0)
+            return EXIT_USAGE;
+    o.nlisten = (unsigned)a.nlisten;
     const char *local = a.local, *spool_dir = a.spool_dir;
     struct zs_config *c = load(&a);
     if (c == NULL)
@@ -719,6 +766,8 @@ int main(int argc, char **argv)
         return cmd_send(argc - 1, argv + 1);
     if (strcmp(cmd, "spool") == 0)
         return cmd_spool(argc - 1, argv + 1);
+    if (strcmp(cmd, "keys") == 0)
+        return zs_keys_cmd(argc - 1, argv + 1);
     if (strcmp(cmd, "help-config") == 0)
         return cmd_help_config(argc - 1, argv + 1);
     fprintf(stderr, "zerobus-station: unknown command \"%s\"\n\n%s", cmd, usage_main);

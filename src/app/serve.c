@@ -15,12 +15,14 @@
 #include <uv.h>
 
 #include "api/zs_api.h"
+#include "app/access.h"
 #include "app/serve.h"
 #include "core/zs_clock.h"
 #include "core/zs_handoff.h"
 #include "core/zs_log.h"
 #include "core/zs_mem.h"
 #include "http/zs_http.h"
+#include "http/zs_tls.h"
 #include "schema/zs_schema.h"
 #include "spool/zs_spool.h"
 #include "zerobus/zs_zerobus.h"
@@ -31,7 +33,7 @@ struct worker {
     struct serve *s;
     uv_loop_t loop;
     uv_async_t wake; /* parked requests to answer, or a stop step */
-    struct zs_http_server *http;
+    struct zs_http_server *http[ZS_SERVE_MAX_LISTEN]; /* one per listener */
     struct zs_gateway_worker *gw;
     struct zs_handoff done;
     atomic_int step;      /* 1: drain the listener, 2: close everything */
@@ -48,7 +50,10 @@ struct serve {
     struct zs_gateway *gw;
     struct worker *w;
     unsigned nw;
-    uint16_t port;
+    struct zs_listen listen[ZS_SERVE_MAX_LISTEN]; /* o->listen, or --host/--port */
+    unsigned nlisten;
+    uint16_t port[ZS_SERVE_MAX_LISTEN]; /* as bound by the first worker */
+    struct zs_tls *tls;                 /* the TLS listeners' certificate, or NULL */
 };
 
 void zs_serve_zb_opts(const struct zs_config *c, struct zs_zb_opts *out)
@@ -109,13 +114,16 @@ static void on_wake(uv_async_t *a)
     int step = atomic_load(&w->step);
     if (step == atomic_load(&w->seen_step))
         return;
-    if (step == 1 && w->http != NULL)
-        zs_http_server_drain(w->http);
-    if (step == 3) {
-        zs_http_server_close(w->http);
-        w->http = NULL;
-        uv_close((uv_handle_t *)&w->wake, NULL);
+    for (unsigned i = 0; i < ZS_SERVE_MAX_LISTEN; i++) {
+        if (step == 1 && w->http[i] != NULL)
+            zs_http_server_drain(w->http[i]);
+        if (step == 3) {
+            zs_http_server_close(w->http[i]);
+            w->http[i] = NULL;
+        }
     }
+    if (step == 3)
+        uv_close((uv_handle_t *)&w->wake, NULL);
     atomic_store(&w->seen_step, step);
 }
 
@@ -126,7 +134,9 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static zs_rc worker_init(struct serve *s, struct worker *w, uint16_t port, struct zs_err *err)
+/* Worker w's loop and its listeners (the first worker binds each port; the others share
+ * it through SO_REUSEPORT). */
+static zs_rc worker_init(struct serve *s, struct worker *w, struct zs_err *err)
 {
     w->s = s;
     uv_loop_init(&w->loop);
@@ -136,12 +146,22 @@ static zs_rc worker_init(struct serve *s, struct worker *w, uint16_t port, struc
     w->gw = zs_gateway_worker_create(s->gw, post, w);
     if (w->gw == NULL)
         return zs_err_set(err, ZS_ENOMEM, NULL, "out of memory");
-    struct zs_http_opts ho = {.host = s->o->host,
-                              .port = port,
-                              .exclusive = w == &s->w[0],
-                              .max_body_bytes = (size_t)s->c->station.max_body_bytes,
-                              .error_body = zs_gateway_error_body};
-    return zs_http_server_start(&w->loop, &ho, zs_gateway_handle, w->gw, &w->http, err);
+    int first = w == &s->w[0];
+    for (unsigned i = 0; i < s->nlisten; i++) {
+        const struct zs_listen *l = &s->listen[i];
+        struct zs_http_opts ho = {.host = l->host,
+                                  .port = first ? l->port : s->port[i],
+                                  .exclusive = first,
+                                  .max_body_bytes = (size_t)s->c->station.max_body_bytes,
+                                  .error_body = zs_gateway_error_body,
+                                  .tls = l->tls ? s->tls : NULL};
+        zs_rc rc = zs_http_server_start(&w->loop, &ho, zs_gateway_handle, w->gw, &w->http[i], err);
+        if (rc != ZS_OK)
+            return rc;
+        if (first)
+            s->port[i] = zs_http_server_port(w->http[i]);
+    }
+    return ZS_OK;
 }
 
 /* Tell every worker to take a step, and wait (bounded) until each has taken it: after
@@ -162,6 +182,81 @@ static void wait_parked(struct serve *s, long long until)
 {
     while (zs_gateway_parked(s->gw) > 0 && zs_mono_ms() < until)
         usleep(1000);
+}
+
+/* ---------------------------------------------------------------- ingest keys */
+
+/* (Re)load the ingest keys into the gateway; on error the keys in force stay. */
+static zs_rc load_keys(struct serve *s, struct zs_err *err)
+{
+    struct zs_keys *ks = NULL;
+    zs_rc rc = zs_access_load(s->c, &ks, err);
+    if (rc != ZS_OK)
+        return rc;
+    zs_gateway_set_keys(s->gw, ks);
+    if (ks != NULL)
+        zs_log(ZS_LOG_INFO, "auth", "msg=\"ingest keys loaded\" keys=%zu", zs_keys_count(ks));
+    zs_keys_unref(ks);
+    return ZS_OK;
+}
+
+/* The listeners (o->listen, or --host/--port) and the certificate of the TLS ones. */
+static zs_rc open_listeners(struct serve *s, struct zs_err *err)
+{
+    const struct zs_serve_opts *o = s->o;
+    const struct zs_station_opts *so = &s->c->station;
+    s->nlisten = o->nlisten > 0 ? o->nlisten : 1;
+    if (o->nlisten > 0)
+        memcpy(s->listen, o->listen, o->nlisten * sizeof *o->listen);
+    else
+        s->listen[0] = (struct zs_listen){.host = o->host, .port = o->port};
+    int tls = 0;
+    for (unsigned i = 0; i < s->nlisten; i++)
+        tls |= s->listen[i].tls;
+    if (!tls)
+        return ZS_OK;
+    char cert[4096], key[4096], ca[4096];
+    if (so->tls_cert != NULL)
+        zs_config_path(s->c, so->tls_cert, cert, sizeof cert);
+    if (so->tls_key != NULL)
+        zs_config_path(s->c, so->tls_key, key, sizeof key);
+    if (so->tls_client_ca != NULL)
+        zs_config_path(s->c, so->tls_client_ca, ca, sizeof ca);
+    struct zs_tls_files f = {.cert = so->tls_cert ? cert : NULL,
+                             .key = so->tls_key ? key : NULL,
+                             .client_ca = so->tls_client_ca ? ca : NULL};
+    return zs_tls_create(&f, &s->tls, err);
+}
+
+/* SIGHUP: the keys file and the TLS certificate again (the rest of the configuration needs
+ * a restart). Each keeps what it had when its files are wrong. */
+static void reload(struct serve *s)
+{
+    struct zs_err err;
+    char msg[600];
+    zs_err_clear(&err);
+    if (s->tls != NULL) {
+        if (zs_tls_reload(s->tls, &err) == ZS_OK) {
+            zs_log(ZS_LOG_INFO, "tls", "msg=\"SIGHUP: certificate reloaded\"");
+        } else {
+            zs_err_format(&err, msg, sizeof msg);
+            zs_log(ZS_LOG_ERROR, "tls",
+                   "msg=\"SIGHUP: the certificate was not reloaded, the old one stays\" "
+                   "error=\"%s\"",
+                   msg);
+            zs_gateway_reload_result(s->gw, msg);
+            return;
+        }
+        zs_err_clear(&err);
+    }
+    if (load_keys(s, &err) == ZS_OK) {
+        zs_gateway_reload_result(s->gw, NULL);
+        return;
+    }
+    zs_err_format(&err, msg, sizeof msg);
+    zs_log(ZS_LOG_ERROR, "auth",
+           "msg=\"SIGHUP: the keys were not reloaded, the old ones stay\" error=\"%s\"", msg);
+    zs_gateway_reload_result(s->gw, msg);
 }
 
 /* ---------------------------------------------------------------- wiring */
@@ -206,6 +301,8 @@ static zs_rc open_delivery(struct serve *s, struct zs_err *err)
         rc = zs_spool_start(s->sp, err);
     if (rc == ZS_OK)
         rc = zs_gateway_create(c, s->sp, s->tables, &s->gw);
+    if (rc == ZS_OK)
+        rc = load_keys(s, err);
     return rc;
 }
 
@@ -251,16 +348,16 @@ zs_rc zs_serve_run(const struct zs_config *c, const struct zs_serve_opts *o, uin
 {
     struct serve s = {.c = c, .o = o};
     *out_lost = 0;
-    zs_rc rc = open_delivery(&s, err);
+    zs_rc rc = open_listeners(&s, err);
+    if (rc == ZS_OK)
+        rc = open_delivery(&s, err);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     s.nw = o->workers ? o->workers : (unsigned)(cores > 0 ? cores : 1);
     s.w = zs_xcalloc(s.nw, sizeof *s.w);
     unsigned started = 0, inited = 0;
     for (unsigned i = 0; i < s.nw && rc == ZS_OK; i++) {
-        rc = worker_init(&s, &s.w[i], i == 0 ? o->port : s.port, err);
+        rc = worker_init(&s, &s.w[i], err);
         inited++;
-        if (rc == ZS_OK && i == 0)
-            s.port = zs_http_server_port(s.w[0].http);
         if (rc == ZS_OK && pthread_create(&s.w[i].thread, NULL, worker_main, &s.w[i]) == 0)
             started++;
     }
@@ -271,17 +368,34 @@ zs_rc zs_serve_run(const struct zs_config *c, const struct zs_serve_opts *o, uin
     sigaddset(&sigs, SIGHUP);
     if (rc == ZS_OK) {
         const char *dir = zs_spool_dir(s.sp);
-        zs_log(ZS_LOG_INFO, "app",
-               "msg=\"listening\" host=%s port=%u workers=%u tables=%zu durability=%s%s%s", o->host,
-               s.port, s.nw, c->ntables, zs_spool_mode(s.sp) == ZS_SPOOL_DISK ? "disk" : "memory",
-               dir ? " spool_dir=" : "", dir ? dir : "");
+        for (unsigned i = 0; i < s.nlisten; i++)
+            zs_log(ZS_LOG_INFO, "app",
+                   "msg=\"listening\" host=%s port=%u tls=%s workers=%u tables=%zu "
+                   "durability=%s%s%s",
+                   s.listen[i].host, s.port[i], s.listen[i].tls ? "on" : "off", s.nw, c->ntables,
+                   zs_spool_mode(s.sp) == ZS_SPOOL_DISK ? "disk" : "memory",
+                   dir ? " spool_dir=" : "", dir ? dir : "");
+        if (c->station.auth == ZS_AUTH_NONE ||
+            (c->station.auth == ZS_AUTH_AUTO && c->auth_json == NULL &&
+             c->station.keys_file == NULL)) {
+            for (unsigned i = 0; i < s.nlisten; i++) {
+                const char *h = s.listen[i].host;
+                if (strncmp(h, "127.", 4) != 0 && strcmp(h, "::1") != 0 &&
+                    strcmp(h, "localhost") != 0)
+                    zs_log(ZS_LOG_WARN, "auth",
+                           "msg=\"no ingest authentication: anyone who reaches %s:%u may "
+                           "write to every table (configure keys: station.keys_file)\"",
+                           h, s.port[i]);
+            }
+        }
         if (o->on_ready)
-            o->on_ready(s.port, o->ready_ctx);
+            o->on_ready(s.listen, s.port, s.nlisten, o->ready_ctx);
         for (;;) {
             int sig = 0;
             sigwait(&sigs, &sig); /* the signals are blocked in every thread (see main) */
             if (sig == SIGHUP) {
-                zs_log(ZS_LOG_INFO, "app", "msg=\"SIGHUP ignored: no reload yet\"");
+                zs_log(ZS_LOG_INFO, "app", "msg=\"SIGHUP: reloading the ingest keys\"");
+                reload(&s);
                 continue;
             }
             zs_log(ZS_LOG_INFO, "app", "msg=\"stopping\" signal=%d", sig);
@@ -299,7 +413,8 @@ zs_rc zs_serve_run(const struct zs_config *c, const struct zs_serve_opts *o, uin
     for (unsigned i = 0; i < inited; i++) {
         struct worker *w = &s.w[i];
         if (i >= started) { /* never ran: close what worker_init opened */
-            zs_http_server_close(w->http);
+            for (unsigned j = 0; j < ZS_SERVE_MAX_LISTEN; j++)
+                zs_http_server_close(w->http[j]);
             uv_close((uv_handle_t *)&w->wake, NULL);
             uv_run(&w->loop, UV_RUN_DEFAULT);
         }
@@ -308,6 +423,7 @@ zs_rc zs_serve_run(const struct zs_config *c, const struct zs_serve_opts *o, uin
         zs_handoff_release(&w->done);
     }
     free(s.w);
+    zs_tls_destroy(s.tls);
     zs_gateway_destroy(s.gw);
     free(s.tables);
     if (*out_lost > 0)

@@ -14,19 +14,31 @@
 #include "core/zs_err.h"
 #include "zerobus/zs_zerobus.h"
 
+#define ZS_SERVE_MAX_LISTEN 8
+
+/* A listener: --listen HOST:PORT[,tls]. */
+struct zs_listen {
+    const char *host;
+    uint16_t port; /* 0 = ephemeral */
+    bool tls;      /* HTTPS with station.tls_cert / tls_key */
+};
+
 struct zs_serve_opts {
-    const char *host;      /* "0.0.0.0" like the original */
-    uint16_t port;         /* 8000; 0 = ephemeral */
+    const char *host; /* "0.0.0.0" like the original (without listen[]) */
+    uint16_t port;    /* 8000; 0 = ephemeral (without listen[]) */
+    struct zs_listen listen[ZS_SERVE_MAX_LISTEN]; /* --listen, in order; or nlisten 0 */
+    unsigned nlisten;
     unsigned workers;      /* 0 = number of cores */
     bool eager;            /* open streams at start instead of at the first record */
     uint32_t shutdown_ms;  /* deadline for draining requests and acks at shutdown */
     const char *spool_dir; /* resolved: --spool-dir, station.spool_dir or the default */
-    void (*on_ready)(uint16_t port, void *ctx); /* after every worker listens */
+    /* after every worker listens: the listeners and their bound ports */
+    void (*on_ready)(const struct zs_listen *l, const uint16_t *ports, unsigned n, void *ctx);
     void *ready_ctx;
 };
 
 /*
- * Serve until SIGTERM/SIGINT (SIGHUP is logged and ignored), then stop accepting, answer
+ * Serve until SIGTERM/SIGINT (SIGHUP re-reads the ingest keys), then stop accepting, answer
  * what is in flight, and stop within shutdown_ms (disk mode: unacknowledged records stay
  * spooled). Returns ZS_OK and *out_lost: records given up or dead-lettered during the
  * run (a non-zero exit status). Errors at start (spool, bind, client) return their code

@@ -5,6 +5,7 @@
  * Thread: loader only; the result is frozen.
  */
 #include <errno.h>
+#include <libgen.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -599,7 +600,15 @@ zs_rc zs_config_parse(const char *name, const char *text, size_t len,
         if (rc != ZS_OK)
             goto out;
     }
-    static const char *const all_top[] = {"databricks", "tables", "station", NULL};
+    static const char *const all_top[] = {"databricks", "tables", "station", "auth", NULL};
+    json_t *auth = json_object_get(root, "auth");
+    if (auth != NULL) { /* checked by the keys parser (access/zs_keys.h) */
+        char *t = json_dumps(auth, JSON_COMPACT);
+        c->auth_json = t ? zs_arena_strndup(a, t, strlen(t)) : NULL;
+        free(t);
+        if (c->auth_json == NULL)
+            goto out;
+    }
     if ((rc = check_keys(&cx, &jp, root, all_top, NULL)) != ZS_OK ||
         (rc = load_databricks(&cx, &jp, root, c)) != ZS_OK ||
         (rc = load_tables(&cx, &jp, root, c)) != ZS_OK)
@@ -631,6 +640,16 @@ void zs_config_destroy(struct zs_config *c)
     free(c->client_id);
     zs_free_secret(c->client_secret);
     zs_arena_destroy(c->arena);
+}
+
+void zs_config_path(const struct zs_config *c, const char *p, char *out, size_t cap)
+{
+    char cfg[4096];
+    snprintf(cfg, sizeof cfg, "%s", c->path);
+    if (p[0] == '/')
+        snprintf(out, cap, "%s", p);
+    else
+        snprintf(out, cap, "%s/%s", dirname(cfg), p);
 }
 
 const struct zs_table_cfg *zs_config_table(const struct zs_config *c, const char *key, size_t len)

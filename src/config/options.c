@@ -15,6 +15,7 @@ static const char *const unknown_fields_values[] = {"reject", "ignore", NULL};
 static const char *const record_type_values[] = {"", "proto", "json", NULL};
 static const char *const durability_values[] = {"memory", "disk", NULL}; /* enum zs_spool_mode */
 static const char *const spool_sync_values[] = {"commit", "interval", NULL};
+static const char *const auth_values[] = {"auto", "none", "keys", NULL}; /* enum zs_auth_mode */
 
 #define STATION_OFF(f) offsetof(struct zs_station_opts, f)
 #define TABLE_OFF(f) offsetof(struct zs_table_cfg, f)
@@ -104,6 +105,29 @@ const struct zs_opt zs_station_opts_table[] = {
     {"max_batch_errors", ZS_OPT_INT, "100", 1, 100000, STATION_OFF(max_batch_errors), NULL,
      "Rejected records listed (index, field, reason) in the answer to a batch; the total "
      "count is always given."},
+    {"auth", ZS_OPT_ENUM, "auto", 0, 2, STATION_OFF(auth), auth_values,
+     "Ingest authentication. `keys`: every ingest, flush, detailed health and OpenAPI request "
+     "needs an API key (`Authorization: Bearer KEY` or `X-API-Key: KEY`) with rights on the "
+     "table. `none`: anyone who reaches the port may write (logged as a warning when "
+     "listening beyond loopback). `auto`: `keys` once any key is configured (`auth` section or "
+     "`keys_file`), else `none`."},
+    {"keys_file", ZS_OPT_PATH, "", 0, 0, STATION_OFF(keys_file), NULL,
+     "A keys document (`{\"keys\": [...]}`, as the `auth` section), relative to the "
+     "configuration file; re-read on SIGHUP, so keys rotate without touching the tables. "
+     "`zerobus-station keys` writes it."},
+    {"tls_cert", ZS_OPT_PATH, "", 0, 0, STATION_OFF(tls_cert), NULL,
+     "PEM certificate, then its chain, of the HTTPS listeners (`--listen HOST:PORT,tls`); "
+     "relative to the configuration file; re-read on SIGHUP (new connections get it, open "
+     "ones keep theirs). TLS 1.2+, ECDHE with AES-GCM or ChaCha20, ALPN http/1.1."},
+    {"tls_key", ZS_OPT_PATH, "", 0, 0, STATION_OFF(tls_key), NULL,
+     "PEM private key of `tls_cert`."},
+    {"tls_client_ca", ZS_OPT_PATH, "", 0, 0, STATION_OFF(tls_client_ca), NULL,
+     "PEM CAs for client certificates: set, a TLS client must present a certificate that "
+     "chains to one (mutual TLS); its subject CN stands for the ingest key of that id when the "
+     "request carries no key."},
+    {"open_docs", ZS_OPT_BOOL, "false", 0, 1, STATION_OFF(open_docs), NULL,
+     "With keys: serve `/openapi.json` and the detailed `/health` without a key. `/`, the "
+     "`/health` status and the `/docs` page are always open."},
     {0},
 };
 
@@ -327,5 +351,23 @@ zs_rc zs_config_reference(struct zs_buf *out)
         rc = reference_section(out, "tables.<key>",
                                "Per-table options, beside `table_name` and `fields`.",
                                zs_table_opts_table);
+    if (rc == ZS_OK)
+        rc = zs_buf_puts(
+            out,
+            "\n## `auth`\n\n"
+            "Ingest API keys, in a top-level `\"auth\"` object or in the file "
+            "`station.keys_file` (same\nshape; re-read on SIGHUP; both may be used, ids must "
+            "differ). `zerobus-station keys new`\nmakes a key and its entry.\n\n"
+            "```json\n"
+            "{\"keys\": [{\"id\": \"edge-01\", \"sha256\": \"<64 hex digits>\", "
+            "\"tables\": [\"station_one\"], \"rights\": [\"ingest\"]}]}\n"
+            "```\n\n"
+            "| key | meaning |\n|---|---|\n"
+            "| `id` | 1 to 64 of `A-Z a-z 0-9 _ -`; the key given to clients is `<id>.<secret>` |\n"
+            "| `sha256` | SHA-256 of the whole key, hex: the station never stores the key |\n"
+            "| `tables` | the table keys the key may use, or `\"*\"` |\n"
+            "| `rights` | `ingest` (`/ingest`, the REST insert), `flush`, `admin`; default "
+            "`[\"ingest\"]` |\n"
+            "| `comment` | free text |\n");
     return rc;
 }

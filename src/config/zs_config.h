@@ -53,7 +53,16 @@ struct zs_station_opts {
     int64_t max_body_bytes;      /* HTTP request body */
     int64_t max_request_records; /* records in one batch request */
     int64_t max_batch_errors;    /* rejected records listed in a batch answer */
+    /* Ingest authentication (access/zs_keys.h) */
+    int64_t auth;              /* enum zs_auth_mode */
+    const char *keys_file;     /* NULL: none; relative to the config file */
+    const char *tls_cert;      /* PEM certificate (and chain) of TLS listeners, or NULL */
+    const char *tls_key;       /* its private key (PEM), or NULL */
+    const char *tls_client_ca; /* CAs of client certificates (mTLS), or NULL */
+    int64_t open_docs;         /* OpenAPI and detailed health without a key */
 };
+
+enum zs_auth_mode { ZS_AUTH_AUTO, ZS_AUTH_NONE, ZS_AUTH_KEYS };
 
 struct zs_table_cfg {
     const char *key;        /* route key: POST /ingest/{key} */
@@ -77,6 +86,7 @@ struct zs_config {
     struct zs_station_opts station;
     struct zs_table_cfg *tables;
     size_t ntables;
+    const char *auth_json; /* the "auth" section as JSON text (a keys document), or NULL */
     unsigned env_warnings; /* .env lines ignored (not KEY=VALUE) */
     unsigned env_first_bad_line;
     struct zs_arena *arena; /* owns the strings and tables */
@@ -130,6 +140,9 @@ ZS_MUST_CHECK zs_rc zs_config_load(const char *path, const char *env_file, struc
 
 /* Free everything (secrets wiped); NULL does nothing. */
 void zs_config_destroy(struct zs_config *c);
+
+/* p relative to the configuration file's directory (p itself when absolute) into out. */
+void zs_config_path(const struct zs_config *c, const char *p, char *out, size_t cap);
 
 /* Table by route key, or NULL. */
 const struct zs_table_cfg *zs_config_table(const struct zs_config *c, const char *key,

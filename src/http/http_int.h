@@ -49,7 +49,9 @@ struct zs_http_io {
     const struct zs_http_io_ops *ops;
     const struct zs_http_io_cb *cb; /* set by the connection that owns the transport */
     void *owner;
-    int peer_loopback; /* the peer is 127.0.0.0/8 or ::1 */
+    int peer_loopback;  /* the peer is 127.0.0.0/8 or ::1 */
+    char peer[48];      /* the peer's address as text ("127.0.0.1", "::1"), or "" */
+    char client_cn[65]; /* TLS: the verified client certificate's subject CN, or "" */
 };
 
 /*
@@ -72,6 +74,15 @@ struct zs_http_server *zs_http__server_create(uv_loop_t *loop, const struct zs_h
 int zs_http__conn_open(struct zs_http_server *s, struct zs_http_io *io);
 /* Requests of io's connection are buffered and wait for a turn of the loop. */
 int zs_http__conn_waiting(const struct zs_http_io *io);
+
+/*
+ * TLS (io_tls.c) over lower, with tls's current certificate: *out is the transport the
+ * connection uses; it owns lower (closing it closes lower). The handshake runs on the first
+ * bytes read; a failed one closes the connection (on_error). Returns ZS_OK, or ZS_ENOMEM
+ * (lower was closed).
+ */
+struct zs_tls;
+zs_rc zs_http__tls_wrap(struct zs_tls *tls, struct zs_http_io *lower, struct zs_http_io **out);
 
 /* ---------------------------------------------------------------- fake transport (io_fake.c) */
 

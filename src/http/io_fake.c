@@ -2,6 +2,8 @@
  * The fake transport: a connection driven by a test or a fuzzer. See http_int.h.
  * Thread: the loop's.
  */
+#include <stdio.h>
+
 #include "core/zs_mem.h"
 #include "http/http_int.h"
 
@@ -71,6 +73,7 @@ struct zs_http_fake *zs_http__fake_create(uv_loop_t *loop, const struct zs_http_
     struct zs_http_fake *f = zs_xcalloc(1, sizeof *f);
     f->io.ops = &fake_ops;
     f->io.peer_loopback = 1;
+    snprintf(f->io.peer, sizeof f->io.peer, "127.0.0.1");
     f->loop = loop;
     zs_buf_init(&f->out, 64u << 20);
     f->srv = zs_http__server_create(loop, o, fn, ctx);

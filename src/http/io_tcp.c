@@ -154,16 +154,23 @@ static const struct zs_http_io_ops tcp_ops = {
     .close = tcp_close,
 };
 
-static int peer_is_loopback(uv_tcp_t *h)
+/* The peer's address as text (peer) and whether it is loopback (127.0.0.0/8, ::1). */
+static int peer_of(uv_tcp_t *h, char *peer, size_t cap)
 {
     struct sockaddr_storage ss;
     int len = sizeof ss;
+    peer[0] = '\0';
     if (uv_tcp_getpeername(h, (struct sockaddr *)&ss, &len) != 0)
         return 0;
-    if (ss.ss_family == AF_INET)
-        return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+        uv_ip4_name(a, peer, cap);
+        return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+    }
     if (ss.ss_family == AF_INET6) {
-        const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&ss;
+        const struct in6_addr *a = &a6->sin6_addr;
+        uv_ip6_name(a6, peer, cap);
         return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
     }
     return 0;
@@ -185,7 +192,7 @@ zs_rc zs_http__tcp_accept(uv_stream_t *listener, char *rbuf, size_t rbuf_len,
         return ZS_EIO;
     }
     uv_tcp_nodelay(&t->tcp, 1);
-    t->base.peer_loopback = peer_is_loopback(&t->tcp);
+    t->base.peer_loopback = peer_of(&t->tcp, t->base.peer, sizeof t->base.peer);
     *out = &t->base;
     return ZS_OK;
 }

@@ -1005,6 +1005,8 @@ int zs_http__conn_open(struct zs_http_server *s, struct zs_http_io *io)
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
     c->req.peer_loopback = io->peer_loopback;
+    c->req.peer = io->peer;
+    c->req.client_cn = io->client_cn;
     arm_timer(c, s->o.idle_timeout_ms);
     start_reading(c);
     return 0;
@@ -1023,6 +1025,8 @@ static void on_connection(uv_stream_t *ls, int status)
         return;
     struct zs_http_io *io;
     zs_rc rc = zs_http__tcp_accept(ls, s->rbuf, sizeof s->rbuf, &io);
+    if (rc == ZS_OK && s->o.tls != NULL && zs_http__tls_wrap(s->o.tls, io, &io) != ZS_OK)
+        return; /* no memory for TLS: closed */
     if (rc == ZS_OK) {
         (void)zs_http__conn_open(s, io); /* refused: closed (out of memory, or the cap) */
         return;

@@ -44,9 +44,11 @@ struct zs_http_req {
     struct zs_slice query;  /* after '?', possibly empty */
     size_t nheaders;
     struct zs_http_header headers[ZS_HTTP_MAX_HEADERS];
-    struct zs_slice body; /* whole body, de-chunked */
-    int peer_loopback;    /* the client connected from 127.0.0.0/8 or ::1 */
-    void *conn;           /* private */
+    struct zs_slice body;  /* whole body, de-chunked */
+    int peer_loopback;     /* the client connected from 127.0.0.0/8 or ::1 */
+    const char *peer;      /* its address as text, or "" (for logs) */
+    const char *client_cn; /* TLS with client certificates: the verified subject CN, or "" */
+    void *conn;            /* private */
 };
 
 /*
@@ -65,6 +67,8 @@ typedef void (*zs_http_handler_fn)(struct zs_http_req *req, void *ctx);
 typedef size_t (*zs_http_error_body_fn)(struct zs_slice path, int status, const char *why,
                                         char *out, size_t cap);
 
+struct zs_tls;
+
 struct zs_http_opts {
     const char *host;                 /* bind address, e.g. "127.0.0.1" */
     uint16_t port;                    /* 0: ephemeral */
@@ -76,6 +80,7 @@ struct zs_http_opts {
     int exclusive;                    /* the first listener of a group: fail if another process
                                          holds the port (SO_REUSEPORT would let it share) */
     zs_http_error_body_fn error_body; /* NULL: the server's own error bodies */
+    struct zs_tls *tls;               /* HTTPS with it (zs_tls.h; borrowed), or NULL */
 };
 
 struct zs_http_server;

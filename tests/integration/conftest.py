@@ -46,6 +46,16 @@ def pb(tmp_path_factory):
     return m, g
 
 
+def recv_all(so):
+    """Everything the peer sends until it closes."""
+    data = b""
+    while True:
+        d = so.recv(65536)
+        if not d:
+            return data
+        data += d
+
+
 class Proc:
     """A daemon started with ephemeral ports; .ports holds what its READY line said."""
 

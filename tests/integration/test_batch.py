@@ -4,7 +4,7 @@ import json
 import os
 import socket
 
-from conftest import TIMEOUT_MULT, VALGRIND
+from conftest import TIMEOUT_MULT, VALGRIND, recv_all
 from test_gateway import T1, env, rows  # noqa: F401  (env is a fixture)
 from test_http_hardening import rss_kib
 
@@ -105,12 +105,7 @@ def post_chunked(s, path, body, headers, size=37):
     for i in range(0, len(body), size):
         so.sendall(b"%x\r\n%s\r\n" % (len(body[i:i + size]), body[i:i + size]))
     so.sendall(b"0\r\n\r\n")
-    data = b""
-    while True:
-        d = so.recv(65536)
-        if not d:
-            break
-        data += d
+    data = recv_all(so)
     so.close()
     return data
 
