@@ -139,6 +139,20 @@ static json_t *rest_error(int status, const char *msg)
     return json_pack("{s:s, s:s}", "error_code", rest_code(status), "message", msg);
 }
 
+/* The request's id in an error body: Databricks' RequestInfo detail in the REST shape. */
+static void add_request_id(json_t *j, const struct zs_http_req *r, int rest)
+{
+    if (r->request_id == NULL || r->request_id[0] == '\0')
+        return;
+    if (rest)
+        json_object_set_new(j, "details",
+                            json_pack("[{s:s, s:s}]", "@type",
+                                      "type.googleapis.com/google.rpc.RequestInfo", "request_id",
+                                      r->request_id));
+    else
+        json_object_set_new(j, "request_id", json_string(r->request_id));
+}
+
 size_t zs_gateway_error_body(struct zs_slice path, int status, const char *why, char *out,
                              size_t cap)
 {
@@ -162,12 +176,15 @@ static void reply_error(struct zs_http_req *r, int status, const char *msg, cons
             snprintf(m, sizeof m, "%s: %s", field, msg);
         else
             snprintf(m, sizeof m, "%s", msg);
-        reply_json(r, status, rest_error(status, m), extra);
+        json_t *j = rest_error(status, m);
+        add_request_id(j, r, 1);
+        reply_json(r, status, j, extra);
         return;
     }
     json_t *j = json_pack("{s:s, s:i}", "error", msg, "status_code", status);
     if (has_field)
         json_object_set_new(j, "field", json_string(field));
+    add_request_id(j, r, 0);
     reply_json(r, status, j, extra);
 }
 
@@ -256,6 +273,8 @@ static void reply_counted(struct zs_http_req *r, const struct gw_table *t, int s
 {
     if (rest_path(r->path)) { /* 200 {} as Databricks answers, the rejected ones if any */
         json_t *j = status < 300 ? json_object() : rest_error(status, msg);
+        if (status >= 300)
+            add_request_id(j, r, 1);
         if (errors != NULL) {
             json_object_set_new(j, "accepted",
                                 json_integer((json_int_t)(status < 300 ? records : 0)));
@@ -276,6 +295,8 @@ static void reply_counted(struct zs_http_req *r, const struct gw_table *t, int s
         json_object_set_new(j, "failed", json_integer((json_int_t)c->failed));
         json_object_set_new(j, "pending", json_integer((json_int_t)c->pending));
     }
+    if (status >= 300)
+        add_request_id(j, r, 0);
     if (errors != NULL) {
         json_object_set_new(j, "accepted", json_integer((json_int_t)(status < 300 ? records : 0)));
         json_object_set_new(j, "rejected", json_integer((json_int_t)rejected));
@@ -393,9 +414,9 @@ static void auth_failed(struct zs_gateway *g, const struct zs_http_req *r, const
     if ((n & (n - 1)) == 0)
         zs_log(ZS_LOG_WARN, "auth",
                "msg=\"authentication failed\" peer=%s reason=\"%s\" key_id=\"%s%s\" "
-               "failures=%lu path=\"%.*s\"",
+               "failures=%lu request_id=%s",
                peer[0] ? peer : "-", why, id, id[0] ? "..." : "", n,
-               (int)(r->path.len > 80 ? 80 : r->path.len), (const char *)r->path.ptr);
+               r->request_id ? r->request_id : "-");
 }
 
 enum { AUTH_OFF, AUTH_OK, AUTH_NONE, AUTH_BAD };

@@ -154,7 +154,8 @@ static zs_rc worker_init(struct serve *s, struct worker *w, struct zs_err *err)
                                   .exclusive = first,
                                   .max_body_bytes = (size_t)s->c->station.max_body_bytes,
                                   .error_body = zs_gateway_error_body,
-                                  .tls = l->tls ? s->tls : NULL};
+                                  .tls = l->tls ? s->tls : NULL,
+                                  .access_log = (int)s->c->station.access_log};
         zs_rc rc = zs_http_server_start(&w->loop, &ho, zs_gateway_handle, w->gw, &w->http[i], err);
         if (rc != ZS_OK)
             return rc;

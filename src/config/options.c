@@ -16,6 +16,7 @@ static const char *const record_type_values[] = {"", "proto", "json", NULL};
 static const char *const durability_values[] = {"memory", "disk", NULL}; /* enum zs_spool_mode */
 static const char *const spool_sync_values[] = {"commit", "interval", NULL};
 static const char *const auth_values[] = {"auto", "none", "keys", NULL}; /* enum zs_auth_mode */
+static const char *const access_log_values[] = {"off", "errors", "all", NULL};
 
 #define STATION_OFF(f) offsetof(struct zs_station_opts, f)
 #define TABLE_OFF(f) offsetof(struct zs_table_cfg, f)
@@ -125,6 +126,10 @@ const struct zs_opt zs_station_opts_table[] = {
      "PEM CAs for client certificates: set, a TLS client must present a certificate that "
      "chains to one (mutual TLS); its subject CN stands for the ingest key of that id when the "
      "request carries no key."},
+    {"access_log", ZS_OPT_ENUM, "off", 0, 2, STATION_OFF(access_log), access_log_values,
+     "One log line per answer (component `access`: method, path, status, bytes, ms, peer, "
+     "request_id; text or JSON like the other lines): `off`, `errors` (status 400 and up) or "
+     "`all`. Headers and bodies are never logged."},
     {"open_docs", ZS_OPT_BOOL, "false", 0, 1, STATION_OFF(open_docs), NULL,
      "With keys: serve `/openapi.json` and the detailed `/health` without a key. `/`, the "
      "`/health` status and the `/docs` page are always open."},

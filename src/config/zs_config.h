@@ -60,6 +60,7 @@ struct zs_station_opts {
     const char *tls_key;       /* its private key (PEM), or NULL */
     const char *tls_client_ca; /* CAs of client certificates (mTLS), or NULL */
     int64_t open_docs;         /* OpenAPI and detailed health without a key */
+    int64_t access_log;        /* 0 off, 1 errors, 2 all */
 };
 
 enum zs_auth_mode { ZS_AUTH_AUTO, ZS_AUTH_NONE, ZS_AUTH_KEYS };

@@ -18,7 +18,8 @@
  * Header names with non-token characters, obs-fold (a header line starting with a blank),
  * repeated or conflicting Content-Length, Content-Length together with Transfer-Encoding
  * and malformed chunk framing are answered 400 and the connection is closed. Connections
- * read and write through a transport (http_int.h): TCP here.
+ * read and write through a transport (http_int.h): TCP here. Every answer carries
+ * X-Request-Id (the client's when sane, else generated), refusals included.
  */
 #ifndef ZS_HTTP_H
 #define ZS_HTTP_H
@@ -31,6 +32,7 @@
 #include "core/zs_err.h"
 
 #define ZS_HTTP_MAX_HEADERS 64
+#define ZS_HTTP_REQUEST_ID_MAX 64
 
 struct zs_http_header {
     struct zs_slice name; /* as received */
@@ -44,11 +46,13 @@ struct zs_http_req {
     struct zs_slice query;  /* after '?', possibly empty */
     size_t nheaders;
     struct zs_http_header headers[ZS_HTTP_MAX_HEADERS];
-    struct zs_slice body;  /* whole body, de-chunked */
-    int peer_loopback;     /* the client connected from 127.0.0.0/8 or ::1 */
-    const char *peer;      /* its address as text, or "" (for logs) */
-    const char *client_cn; /* TLS with client certificates: the verified subject CN, or "" */
-    void *conn;            /* private */
+    struct zs_slice body;   /* whole body, de-chunked */
+    int peer_loopback;      /* the client connected from 127.0.0.0/8 or ::1 */
+    const char *peer;       /* its address as text, or "" (for logs) */
+    const char *client_cn;  /* TLS with client certificates: the verified subject CN, or "" */
+    const char *request_id; /* the client's X-Request-Id when sane (1..64 of A-Z a-z 0-9
+                               . _ : -), else generated; sent back on the answer */
+    void *conn;             /* private */
 };
 
 /*
@@ -81,6 +85,7 @@ struct zs_http_opts {
                                          holds the port (SO_REUSEPORT would let it share) */
     zs_http_error_body_fn error_body; /* NULL: the server's own error bodies */
     struct zs_tls *tls;               /* HTTPS with it (zs_tls.h; borrowed), or NULL */
+    int access_log;                   /* 0 off, 1 answers >= 400, 2 every answer (log "access") */
 };
 
 struct zs_http_server;

@@ -203,8 +203,9 @@ def test_rest_endpoint_errors_in_its_shape(env):
                         ("/zerobus/v1/tables/", "")]:
         c, b, _ = s.request("POST", path, recs(1))
         assert c == 404 and b["error_code"] == "NOT_FOUND" and words in b["message"], (path, b)
-    c, b, _ = s.request("GET", REST % T1)
-    assert c == 405 and set(b) == {"error_code", "message"}, b
+    c, b, h = s.request("GET", REST % T1)
+    assert c == 405 and set(b) == {"error_code", "message", "details"}, b
+    assert b["details"][0]["request_id"] == h["X-Request-Id"], (b, h)
     c, b, _ = s.request("POST", REST % T1, {"temp": 1})  # an object, not an array
     assert c == 400 and "JSON array" in b["message"], b
     c, b, _ = s.request("POST", REST % T1, b"[{\"temp\": 1},")

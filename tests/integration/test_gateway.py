@@ -371,3 +371,45 @@ def test_readme_examples_work(env):
         assert out.returncode == 0 and out.stdout in ("200", "202"), (cmd, out)
     assert s.request("POST", "/flush/station_one")[0] == 200
     assert len(rows(e)) >= 200  # the NDJSON file went in more than once
+
+
+def test_request_ids_and_access_log(env):
+    e, s = env(station={"access_log": "all"})
+    c, b, h = s.request("POST", "/ingest/station_one", {"temp": 1},
+                        {"Content-Type": "application/json", "X-Request-Id": "edge-42:a.b_c"})
+    assert c == 202 and h["X-Request-Id"] == "edge-42:a.b_c", h
+    ids = set()
+    for bad in ("x" * 65, "a b", 'a"b', "a\u00e9"):
+        c, b, h = s.request("POST", "/ingest/station_one", {"temp": 1},
+                            {"Content-Type": "application/json",
+                             "X-Request-Id": bad.encode("utf-8").decode("latin-1")})
+        assert c == 202 and h["X-Request-Id"] != bad and len(h["X-Request-Id"]) == 20, h
+        ids.add(h["X-Request-Id"])
+    c, b, h = s.request("GET", "/health")
+    ids.add(h["X-Request-Id"])
+    assert len(ids) == 5  # generated ids differ
+    # error bodies carry the id, the HTTP layer's refusals the header
+    c, b, h = s.request("POST", "/ingest/station_one", {"tmp": 1})
+    assert c == 400 and b["request_id"] == h["X-Request-Id"], (b, h)
+    c, b, h = s.request("POST", "/ingest/station_one", b"{}",
+                        {"Content-Type": "application/json", "Content-Encoding": "br",
+                         "X-Request-Id": "refused-1"})
+    assert c == 415 and h["X-Request-Id"] == "refused-1", h
+    c, b, h = s.request("POST", "/ingest/nope", {"temp": 1},
+                        {"Content-Type": "application/json", "Authorization": "Bearer sekrit.x"})
+    assert c == 404 and b["request_id"] == h["X-Request-Id"]
+    log = s.stop()
+    lines = [ln for ln in log.splitlines() if "comp=access" in ln]
+    assert any('method=POST path="/ingest/station_one" status=202' in ln and
+               "request_id=edge-42:a.b_c" in ln for ln in lines), lines
+    assert any("status=415" in ln and "request_id=refused-1" in ln for ln in lines), lines
+    assert any('path="/health" status=200' in ln for ln in lines), lines
+    assert "sekrit" not in log  # headers are never logged
+
+
+def test_access_log_errors_only(env):
+    e, s = env(station={"access_log": "errors"})
+    assert s.request("POST", "/ingest/station_one", {"temp": 1})[0] == 202
+    assert s.request("POST", "/ingest/station_one", {"tmp": 1})[0] == 400
+    lines = [ln for ln in s.stop().splitlines() if "comp=access" in ln]
+    assert len(lines) == 1 and "status=400" in lines[0], lines
