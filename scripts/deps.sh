@@ -11,7 +11,9 @@ PACKAGES=(
   libuv1-dev libhttp-parser-dev zlib1g-dev libzstd-dev
   libgrpc-dev protobuf-compiler-grpc libcurl4-openssl-dev libssl-dev
   python3-pytest python3-grpcio python3-protobuf openssl curl
-  libcmocka-dev
+  libcmocka-dev libsystemd-dev
+  dpkg-dev file systemd
+  prometheus haproxy
 )
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi

@@ -13,75 +13,12 @@
 
 #include "access/zs_keys.h"
 #include "api/batch.h"
+#include "api/gateway_int.h"
 #include "api/zs_api.h"
 #include "core/zs_log.h"
 #include "core/zs_mem.h"
 #include "http/zs_http.h"
 #include "schema/zs_transcode.h"
-
-struct gw_table {
-    const struct zs_table_cfg *cfg;
-    struct zs_spool_table *st;
-    char *key_json; /* cfg->key as a quoted JSON string, for the hot-path replies */
-};
-
-enum park_kind { PARK_INGEST, PARK_FLUSH, PARK_BATCH };
-
-/* A request waiting for the spool (commit, ack, flush). */
-struct parked {
-    struct zs_handoff_node node; /* first: the runtime hands the node back */
-    struct zs_gateway_worker *w;
-    struct zs_http_req *req;
-    enum park_kind kind;
-    bool wait;
-    const struct gw_table *t;
-    uint64_t seq;
-    zs_rc rc;
-    bool retryable;
-    char reason[256];
-    struct zs_spool_counts counts; /* a flush's or a waited batch's, filled before its answer */
-    size_t records;                /* a batch: records submitted */
-    size_t rejected;               /* ... and invalid ones left out (partial=true) */
-    json_t *errors;                /* ... their list, or NULL */
-};
-
-struct zs_gateway_worker {
-    struct zs_gateway *g;
-    struct zs_transcoder *tc;
-    struct zs_buf rec;
-    struct zs_batch batch; /* a batch request's records */
-    const uint8_t **bptr;  /* ... handed to the spool */
-    size_t *blen, bcap;
-    zs_gateway_post_fn post;
-    void *post_ctx;
-    struct zs_keys *keys; /* this worker's reference to the keys (NULL: no auth) */
-    unsigned keys_gen;    /* ... as of this generation of the gateway's */
-};
-
-/* Failed authentications of one source address (a small table: the most recent ones). */
-#define FAIL_SLOTS 256
-struct fail_slot {
-    char peer[48];
-    unsigned long count;
-};
-
-struct zs_gateway {
-    const struct zs_config *c;
-    struct zs_spool *sp;
-    struct gw_table *tables;
-    size_t ntables;
-    atomic_long parked;
-    atomic_int stopping;
-    pthread_mutex_t keys_mu;    /* keys, keys_gen's changes, fails */
-    struct zs_keys *keys;       /* NULL: no authentication */
-    atomic_uint keys_gen;       /* bumped by each zs_gateway_set_keys */
-    atomic_int auth_on;         /* keys != NULL, for /health */
-    atomic_ulong auth_failures; /* since the start */
-    struct fail_slot fails[FAIL_SLOTS];
-    unsigned fail_next;     /* the slot a new address takes */
-    unsigned long reloads;  /* SIGHUP reloads tried (keys_mu) */
-    char reload_error[300]; /* the last one's error, or "" (keys_mu) */
-};
 
 /* ---------------------------------------------------------------- responses */
 
@@ -315,6 +252,27 @@ static int parked_status(const struct parked *p, int ok_status)
                                                    : 502;
 }
 
+/* Count n records of t answered status (an ingest, a batch, a REST insert). */
+static void tally_status(struct zs_gateway_worker *w, const struct gw_table *t, int status,
+                         size_t n)
+{
+    enum gw_tally why = status < 300                     ? TALLY_ACCEPTED
+                        : status == 400                  ? TALLY_VALIDATION
+                        : status == 413                  ? TALLY_TOO_LARGE
+                        : status == 429                  ? TALLY_BACKPRESSURE
+                        : status == 401 || status == 403 ? TALLY_AUTH
+                        : status == 504                  ? TALLY_TIMEOUT
+                        : status == 502                  ? TALLY_UPSTREAM
+                                                         : TALLY_UNAVAILABLE;
+    gw_tally(w, t, why, n);
+}
+
+/* The status reply_refused gives rc. */
+static int refused_status(zs_rc rc)
+{
+    return rc == ZS_EAGAIN ? 429 : rc == ZS_ELIMIT ? 413 : 503;
+}
+
 void zs_gateway_answer(struct zs_handoff_node *node)
 {
     struct parked *p = (struct parked *)node;
@@ -329,8 +287,11 @@ void zs_gateway_answer(struct zs_handoff_node *node)
             p->reason[n] = '\0';
         }
     }
+    if (p->kind == PARK_INGEST)
+        tally_status(p->w, p->t, parked_status(p, 202), 1);
     if (p->kind == PARK_BATCH) {
         int status = parked_status(p, p->wait ? 200 : 202);
+        tally_status(p->w, p->t, status, p->records);
         reply_counted(r, p->t, status, p->wait ? "success" : "queued",
                       status == 200   ? "Records ingested and acknowledged by Zerobus"
                       : status == 202 ? "Records queued for ingestion"
@@ -494,6 +455,7 @@ void zs_gateway_reload_result(struct zs_gateway *g, const char *error)
 {
     pthread_mutex_lock(&g->keys_mu);
     g->reloads++;
+    g->reload_failures += error != NULL;
     snprintf(g->reload_error, sizeof g->reload_error, "%s", error ? error : "");
     pthread_mutex_unlock(&g->keys_mu);
 }
@@ -633,6 +595,7 @@ static void handle_info(struct zs_gateway *g, struct zs_http_req *r)
     json_object_set_new(endpoints, "docs", json_string("GET /docs"));
     json_object_set_new(endpoints, "redoc", json_string("GET /redoc"));
     json_object_set_new(endpoints, "openapi", json_string("GET /openapi.json"));
+    json_object_set_new(endpoints, "metrics", json_string("GET /metrics"));
     reply_json(r, 200,
                json_pack("{s:s, s:s, s:s, s:o, s:o}", "service", "Zerobus Station", "version",
                          ZS_VERSION, "description",
@@ -757,6 +720,7 @@ static void handle_batch(struct zs_gateway_worker *w, struct zs_http_req *r,
     if (qrc == ZS_OK && (!strcmp(v, "true") || !strcmp(v, "1")))
         partial = 1;
     else if (qrc != ZS_ENOTFOUND && !(qrc == ZS_OK && (!strcmp(v, "false") || !strcmp(v, "0")))) {
+        tally_status(w, t, 400, 1);
         reply_error(r, 400, "partial must be true or false", "partial", NULL);
         return;
     }
@@ -767,14 +731,14 @@ static void handle_batch(struct zs_gateway_worker *w, struct zs_http_req *r,
                               (size_t)g->c->station.max_request_records,
                               (size_t)g->c->station.max_batch_errors, &err);
     if (rc != ZS_OK) {
-        reply_error(r,
-                    rc == ZS_ELIMIT   ? 413
-                    : rc == ZS_ENOMEM ? 500
-                                      : 400,
-                    err.msg, err.where, NULL);
+        int status = rc == ZS_ELIMIT ? 413 : rc == ZS_ENOMEM ? 500 : 400;
+        tally_status(w, t, status, 1);
+        reply_error(r, status, err.msg, err.where, NULL);
         return;
     }
+    tally_status(w, t, 400, b->rejected); /* with partial=true the others may go on */
     if (b->rejected > 0 && (!partial || b->nitems == 0)) {
+        tally_status(w, t, 400, b->nitems);
         char msg[200];
         snprintf(msg, sizeof msg, "%zu of the %zu records are invalid; none was accepted",
                  b->rejected, b->total);
@@ -784,6 +748,7 @@ static void handle_batch(struct zs_gateway_worker *w, struct zs_http_req *r,
     }
     size_t n = b->nitems;
     if (grow_ptrs(w, n) != 0) {
+        tally_status(w, t, 500, n);
         reply_error(r, 500, "out of memory", NULL, NULL);
         return;
     }
@@ -810,6 +775,8 @@ static void handle_batch(struct zs_gateway_worker *w, struct zs_http_req *r,
     if (rc == ZS_OK && last == 0)
         return; /* answered by zs_gateway_answer */
     atomic_fetch_sub(&g->parked, 1);
+    tally_status(w, t, 202, accepted);
+    tally_status(w, t, refused_status(rc), n - accepted);
     if (rc == ZS_OK) {
         reply_counted(r, t, 202, "queued", "Records queued for ingestion", (long long)n,
                       p->rejected, p->errors, NULL, NULL);
@@ -842,6 +809,7 @@ static void handle_ingest(struct zs_gateway_worker *w, struct zs_http_req *r,
     struct zs_gateway *g = w->g;
     int wait;
     if (parse_wait(r, &wait) != 0) {
+        tally_status(w, t, 400, 1);
         reply_error(r, 400, "wait_for_ack must be true or false", "wait_for_ack", NULL);
         return;
     }
@@ -857,7 +825,9 @@ static void handle_ingest(struct zs_gateway_worker *w, struct zs_http_req *r,
     if (rc != ZS_OK) {
         char msg[600];
         snprintf(msg, sizeof msg, "%s: %s", err.where, err.msg);
-        reply_error(r, rc == ZS_ELIMIT ? 413 : rc == ZS_ENOMEM ? 500 : 400, msg, err.where, NULL);
+        int status = rc == ZS_ELIMIT ? 413 : rc == ZS_ENOMEM ? 500 : 400;
+        tally_status(w, t, status, 1);
+        reply_error(r, status, msg, err.where, NULL);
         return;
     }
     /* JSON tables: the record was validated at the edge; Zerobus gets the JSON text. */
@@ -879,6 +849,7 @@ static void handle_ingest(struct zs_gateway_worker *w, struct zs_http_req *r,
             atomic_fetch_sub(&g->parked, 1);
             free(p);
         }
+        tally_status(w, t, rc == ZS_OK ? 202 : refused_status(rc), 1);
         if (rc != ZS_OK)
             reply_refused(r, t, rc);
         else
@@ -945,23 +916,45 @@ static void handle_rest(struct zs_gateway_worker *w, struct zs_http_req *r, stru
         reply_error(r, 405, "use POST", NULL, "Allow: POST\r\n");
         return;
     }
-    if (!permit(r, a, t, ZS_RIGHT_INGEST))
+    if (!permit(r, a, t, ZS_RIGHT_INGEST)) {
+        tally_status(w, t, 403, 1);
         return;
+    }
     if (stopping) {
+        tally_status(w, t, 503, 1);
         reply_stopping(r);
         return;
     }
     int wait;
     if (parse_wait(r, &wait) != 0) {
+        tally_status(w, t, 400, 1);
         reply_error(r, 400, "wait_for_ack must be true or false", "wait_for_ack", NULL);
         return;
     }
     enum zs_batch_form form;
     if (!body_form(r, &form)) {
+        tally_status(w, t, 400, 1);
         reply_error(r, 400, "the body must be a JSON array of records", NULL, NULL);
         return;
     }
     handle_batch(w, r, t, form, wait);
+}
+
+/* The route of a GET-only path, or ROUTE_OTHER. */
+static int get_route(const struct zs_http_req *r)
+{
+    struct zs_slice key;
+    if (path_eq(r, "/health") || path_prefix(r, "/health/", &key))
+        return ROUTE_HEALTH;
+    if (path_eq(r, "/"))
+        return ROUTE_INFO;
+    if (path_eq(r, "/openapi.json"))
+        return ROUTE_OPENAPI;
+    if (path_eq(r, "/docs") || path_eq(r, "/redoc"))
+        return ROUTE_DOCS;
+    if (path_eq(r, "/metrics"))
+        return ROUTE_METRICS;
+    return ROUTE_OTHER;
 }
 
 void zs_gateway_handle(struct zs_http_req *r, void *ctx)
@@ -980,6 +973,7 @@ void zs_gateway_handle(struct zs_http_req *r, void *ctx)
     /* With keys: a key before anything else (which tables exist is no one else's business). */
     if (r->path.len > sizeof REST_TABLES - 1 &&
         memcmp(r->path.ptr, REST_TABLES, sizeof REST_TABLES - 1) == 0) {
+        r->route = ROUTE_REST;
         struct authn a = authenticate(w, r);
         if (refused(w, r, &a))
             return;
@@ -990,32 +984,39 @@ void zs_gateway_handle(struct zs_http_req *r, void *ctx)
     }
     int ingest = path_prefix(r, "/ingest/", &key);
     if (ingest || path_prefix(r, "/flush/", &key)) {
+        r->route = ingest ? ROUTE_INGEST : ROUTE_FLUSH;
         struct authn a = authenticate(w, r);
-        if (refused(w, r, &a))
-            return;
         const struct gw_table *t = find_table(g, key.ptr, key.len);
-        if (t == NULL)
+        if (refused(w, r, &a)) {
+            if (ingest)
+                gw_tally(w, t, TALLY_AUTH, 1);
+        } else if (t == NULL) {
             not_found_table(r, key.ptr, key.len);
-        else if (!post_m)
+        } else if (!post_m) {
             reply_error(r, 405, "use POST", NULL, "Allow: POST\r\n");
-        else if (!permit(r, &a, t, ingest ? ZS_RIGHT_INGEST : ZS_RIGHT_FLUSH))
-            return;
-        else if (stopping)
+        } else if (!permit(r, &a, t, ingest ? ZS_RIGHT_INGEST : ZS_RIGHT_FLUSH)) {
+            if (ingest)
+                gw_tally(w, t, TALLY_AUTH, 1);
+        } else if (stopping) {
+            if (ingest)
+                gw_tally(w, t, TALLY_UNAVAILABLE, 1);
             reply_stopping(r);
-        else if (ingest)
+        } else if (ingest) {
             handle_ingest(w, r, t);
-        else
+        } else {
             handle_flush(w, r, t);
+        }
         return;
     }
-    int get_route = path_eq(r, "/health") || path_eq(r, "/") || path_eq(r, "/openapi.json") ||
-                    path_eq(r, "/docs") || path_eq(r, "/redoc") || path_prefix(r, "/health/", &key);
-    if (get_route && !get) {
+    r->route = get_route(r);
+    if (r->route != ROUTE_OTHER && !get) {
         reply_error(r, 405, "use GET or HEAD", NULL, "Allow: GET, HEAD\r\n");
         return;
     }
-    /* The detailed health and the OpenAPI document: a key, unless station.open_docs. */
-    int detail_route = path_prefix(r, "/health/", &key) || path_eq(r, "/openapi.json");
+    /* The detailed health, the OpenAPI document and the metrics: a key, unless
+     * station.open_docs. */
+    int detail_route =
+        path_prefix(r, "/health/", &key) || r->route == ROUTE_OPENAPI || r->route == ROUTE_METRICS;
     struct authn a = {.who = AUTH_OFF};
     if (detail_route || path_eq(r, "/health")) {
         a = authenticate(w, r);
@@ -1032,12 +1033,15 @@ void zs_gateway_handle(struct zs_http_req *r, void *ctx)
             handle_health(g, r, t, 1);
         return;
     }
-    if (get && path_eq(r, "/health")) {
-        /* open to load balancers: the status only, unless the request may see more */
+    switch (r->route) {
+    case ROUTE_HEALTH: /* open to load balancers: the status only, unless the request may see
+                          more */
         handle_health(g, r, NULL, a.who == AUTH_OFF || a.who == AUTH_OK);
-    } else if (get && path_eq(r, "/")) {
+        break;
+    case ROUTE_INFO:
         handle_info(g, r);
-    } else if (get && path_eq(r, "/openapi.json")) {
+        break;
+    case ROUTE_OPENAPI: {
         struct zs_buf b;
         zs_buf_init(&b, 16 << 20);
         if (zs_api_openapi(g->c, &b) == ZS_OK)
@@ -1045,10 +1049,17 @@ void zs_gateway_handle(struct zs_http_req *r, void *ctx)
         else
             reply_error(r, 500, "cannot build the OpenAPI document", NULL, NULL);
         zs_buf_release(&b);
-    } else if (get && (path_eq(r, "/docs") || path_eq(r, "/redoc"))) {
+        break;
+    }
+    case ROUTE_DOCS: {
         const char *page = zs_api_docs_page();
         zs_http_respond(r, 200, "text/html; charset=utf-8", page, strlen(page), NULL);
-    } else {
+        break;
+    }
+    case ROUTE_METRICS:
+        gw_handle_metrics(g, r);
+        break;
+    default:
         reply_error(r, 404, "Not Found", NULL, NULL);
     }
 }
@@ -1060,11 +1071,13 @@ zs_rc zs_gateway_create(const struct zs_config *c, struct zs_spool *sp,
 {
     struct zs_gateway *g = zs_xcalloc(1, sizeof *g);
     pthread_mutex_init(&g->keys_mu, NULL);
+    pthread_mutex_init(&g->workers_mu, NULL);
     g->c = c;
     g->sp = sp;
     g->ntables = c->ntables;
     g->tables = zs_xcalloc(c->ntables ? c->ntables : 1, sizeof *g->tables);
     for (size_t i = 0; i < c->ntables; i++) {
+        g->tables[i].idx = i;
         g->tables[i].cfg = &c->tables[i];
         g->tables[i].st = tables[i];
         json_t *k = json_string(c->tables[i].key);
@@ -1086,6 +1099,7 @@ void zs_gateway_destroy(struct zs_gateway *g)
     free(g->tables);
     zs_keys_unref(g->keys);
     pthread_mutex_destroy(&g->keys_mu);
+    pthread_mutex_destroy(&g->workers_mu);
     free(g);
 }
 
@@ -1101,6 +1115,11 @@ struct zs_gateway_worker *zs_gateway_worker_create(struct zs_gateway *g, zs_gate
         free(w);
         return NULL;
     }
+    w->m.tally = zs_xcalloc(g->ntables * TALLY_COUNT + 1, sizeof *w->m.tally);
+    pthread_mutex_lock(&g->workers_mu);
+    w->next_worker = g->workers;
+    g->workers = w;
+    pthread_mutex_unlock(&g->workers_mu);
     zs_buf_init(&w->rec, (size_t)g->c->station.max_record_bytes + 4096);
     /* Encoded records of one body: protobuf is rarely larger than its JSON. */
     zs_batch_init(&w->batch, 2 * (size_t)g->c->station.max_body_bytes + (1u << 20));
@@ -1111,6 +1130,15 @@ void zs_gateway_worker_destroy(struct zs_gateway_worker *w)
 {
     if (w == NULL)
         return;
+    pthread_mutex_lock(&w->g->workers_mu);
+    for (struct zs_gateway_worker **pp = &w->g->workers; *pp != NULL; pp = &(*pp)->next_worker) {
+        if (*pp == w) {
+            *pp = w->next_worker;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&w->g->workers_mu);
+    free(w->m.tally);
     zs_transcoder_destroy(w->tc);
     zs_buf_release(&w->rec);
     zs_batch_release(&w->batch);

@@ -285,6 +285,14 @@ zs_rc zs_api_openapi(const struct zs_config *c, struct zs_buf *out)
                         json_pack("{s:{s:s, s:{s:{s:s}, s:{s:s}}}}", "get", "summary",
                                   "Service health", "responses", "200", "description", "healthy",
                                   "503", "description", "degraded, with reasons"));
+    json_object_set_new(
+        paths, "/metrics",
+        json_pack("{s:{s:s, s:s, s:{s:{s:s, s:{s:{s:{s:s}}}}}}}", "get", "summary",
+                  "Prometheus metrics", "description",
+                  "The Prometheus text format 0.0.4: HTTP requests, records accepted and "
+                  "rejected per table, acknowledgements, streams, the spool, the process.",
+                  "responses", "200", "description", "the metrics", "content",
+                  "text/plain; version=0.0.4", "schema", "type", "string"));
     json_object_set_new(paths, "/",
                         json_pack("{s:{s:s, s:{s:{s:s}}}}", "get", "summary",
                                   "Service information and endpoints", "responses", "200",

@@ -66,6 +66,20 @@ void zs_gateway_set_keys(struct zs_gateway *g, struct zs_keys *ks);
  * /health shows the count and the last error. Thread: any. */
 void zs_gateway_reload_result(struct zs_gateway *g, const char *error);
 
+/*
+ * /metrics: the gateway writes its families (HTTP, records, spool and streams per table,
+ * auth, reloads); fn, when set, adds the runtime's (build info, process, tokens) to the same
+ * exposition. fn runs on the scraping worker's thread, ctx is borrowed. Set before serving.
+ */
+struct zs_prom;
+typedef void (*zs_gateway_metrics_fn)(void *ctx, struct zs_prom *p);
+void zs_gateway_set_metrics(struct zs_gateway *g, zs_gateway_metrics_fn fn, void *ctx);
+
+/* The zs_http_answered_fn of a worker's servers (ctx: its struct zs_gateway_worker): counts
+ * requests by route and status, their bytes and durations. Thread: the worker's. */
+void zs_gateway_answered(void *ctx, const struct zs_http_req *req, int status, uint64_t bytes_in,
+                         uint64_t us);
+
 /* Answer a parked request handed back by post. Thread: its worker's. */
 void zs_gateway_answer(struct zs_handoff_node *parked);
 

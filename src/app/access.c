@@ -83,8 +83,9 @@ static const char usage_keys[] =
     "\n"
     "new: make a key for ID with rights on the tables A, B (table keys, or '*'): ingest, and\n"
     "flush / admin when asked. The key is printed once; the keys file keeps only its SHA-256\n"
-    "(the entry is added to it, created 0600 if missing). list: the ids, tables and rights.\n"
-    "revoke: remove ID. The keys file is --keys-file F, else station.keys_file of the\n"
+    "(the entry is added to it; a new file is 0600, an existing one keeps its mode).\n"
+    "list: the ids, tables and rights. revoke: remove ID. The keys file is --keys-file F, else "
+    "station.keys_file of the\n"
     "configuration. A running station re-reads it on SIGHUP.\n";
 
 /* The keys document at path as JSON ({"keys": []} if the file does not exist). */
@@ -115,14 +116,24 @@ static json_t *open_doc(const char *path)
     return doc;
 }
 
-/* Replace path with doc: a temporary file (0600), fsync, rename. */
+/* Replace path with doc: a temporary file, fsync, rename. A new file is 0600; an existing
+ * one keeps its mode and group (the file holds digests, not keys: an operator may have made
+ * it readable to the service's user, e.g. 0640 or, under DynamicUser=, 0644). */
 static int write_doc(const char *path, json_t *doc)
 {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    struct stat was;
+    int existed = stat(path, &was) == 0;
     int fd = text ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
     int ok = fd >= 0;
+    if (ok && existed) {
+        if (fchown(fd, (uid_t)-1, was.st_gid) != 0) {
+            /* not in that group: the file stays ours */
+        }
+        ok = fchmod(fd, was.st_mode & 07777) == 0;
+    }
     if (ok) {
         size_t n = strlen(text), off = 0;
         while (ok && off < n) {

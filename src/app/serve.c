@@ -16,11 +16,13 @@
 
 #include "api/zs_api.h"
 #include "app/access.h"
+#include "app/notify.h"
 #include "app/serve.h"
 #include "core/zs_clock.h"
 #include "core/zs_handoff.h"
 #include "core/zs_log.h"
 #include "core/zs_mem.h"
+#include "core/zs_prom.h"
 #include "http/zs_http.h"
 #include "http/zs_tls.h"
 #include "schema/zs_schema.h"
@@ -38,6 +40,8 @@ struct worker {
     struct zs_handoff done;
     atomic_int step;      /* 1: drain the listener, 2: close everything */
     atomic_int seen_step; /* the last step this worker acted on (a barrier for main) */
+    atomic_uint beats;    /* on_wake runs (the watchdog's sign that the loop turns) */
+    unsigned beats_seen;  /* main: beats at the last watchdog check */
     pthread_t thread;
 };
 
@@ -54,6 +58,7 @@ struct serve {
     unsigned nlisten;
     uint16_t port[ZS_SERVE_MAX_LISTEN]; /* as bound by the first worker */
     struct zs_tls *tls;                 /* the TLS listeners' certificate, or NULL */
+    long long start_wall_ms;            /* for process_start_time_seconds */
 };
 
 void zs_serve_zb_opts(const struct zs_config *c, struct zs_zb_opts *out)
@@ -92,6 +97,29 @@ zs_rc zs_serve_decode(const void *ctx, const char *table_name, const void *rec, 
     return ZS_ENOTFOUND;
 }
 
+/* The runtime's part of /metrics (zs_gateway_metrics_fn): build, process, OAuth tokens. */
+static void runtime_metrics(void *ctx, struct zs_prom *p)
+{
+    struct serve *s = ctx;
+    zs_prom_family(p, "zerobus_station_build_info", "gauge",
+                   "Always 1; the labels say which build is running.");
+    struct zs_prom_labels l = {
+        .n = 2, .k = {"version", "compiler"}, .v = {ZS_VERSION, __VERSION__}};
+    zs_prom_u64(p, "zerobus_station_build_info", &l, 1);
+    zs_prom_process(p, s->start_wall_ms);
+    uint64_t fetches = 0, failures = 0;
+    if (s->zb != NULL)
+        zs_zb_token_counts(s->zb, &fetches, &failures);
+    zs_prom_family(p, "zerobus_station_token_fetches_total", "counter",
+                   "Calls to the OAuth token endpoint (cached tokens are not counted).");
+    zs_prom_u64(p, "zerobus_station_token_fetches_total", NULL, fetches);
+    zs_prom_family(p, "zerobus_station_token_fetch_failures_total", "counter",
+                   "Calls to the OAuth token endpoint that gave no token.");
+    zs_prom_u64(p, "zerobus_station_token_fetch_failures_total", NULL, failures);
+    zs_prom_family(p, "zerobus_station_workers", "gauge", "HTTP worker threads.");
+    zs_prom_u64(p, "zerobus_station_workers", NULL, s->nw);
+}
+
 /* ---------------------------------------------------------------- workers */
 
 /* Any thread: a parked request is ready; its worker answers it. */
@@ -105,6 +133,7 @@ static void post(void *ctx, struct zs_handoff_node *n)
 static void on_wake(uv_async_t *a)
 {
     struct worker *w = a->data;
+    atomic_fetch_add_explicit(&w->beats, 1, memory_order_relaxed);
     struct zs_handoff_node *list = zs_handoff_take(&w->done);
     while (list != NULL) {
         struct zs_handoff_node *next = list->next;
@@ -155,7 +184,8 @@ static zs_rc worker_init(struct serve *s, struct worker *w, struct zs_err *err)
                                   .max_body_bytes = (size_t)s->c->station.max_body_bytes,
                                   .error_body = zs_gateway_error_body,
                                   .tls = l->tls ? s->tls : NULL,
-                                  .access_log = (int)s->c->station.access_log};
+                                  .access_log = (int)s->c->station.access_log,
+                                  .answered = zs_gateway_answered};
         zs_rc rc = zs_http_server_start(&w->loop, &ho, zs_gateway_handle, w->gw, &w->http[i], err);
         if (rc != ZS_OK)
             return rc;
@@ -260,6 +290,56 @@ static void reload(struct serve *s)
     zs_gateway_reload_result(s->gw, msg);
 }
 
+/*
+ * The watchdog's check (every half period): each worker's loop turned since the last
+ * check (it ran on_wake for the ping sent then): WATCHDOG=1. A stuck worker stops the
+ * pings and the manager restarts the station.
+ */
+static void watchdog_tick(struct serve *s, unsigned started)
+{
+    int alive = 1;
+    for (unsigned i = 0; i < started; i++) {
+        unsigned b = atomic_load_explicit(&s->w[i].beats, memory_order_relaxed);
+        alive &= b != s->w[i].beats_seen;
+        s->w[i].beats_seen = b;
+        uv_async_send(&s->w[i].wake); /* the ping the next check looks for */
+    }
+    if (alive)
+        zs_notify_watchdog();
+}
+
+/* main: signals until SIGTERM or SIGINT (they are blocked in every thread, see main);
+ * SIGHUP reloads; the systemd watchdog in between when it is on. */
+static void wait_signals(struct serve *s, const sigset_t *sigs, unsigned started)
+{
+    uint64_t wd = zs_notify_watchdog_usec();
+    if (wd > 0)
+        watchdog_tick(s, started); /* the first pings */
+    for (;;) {
+        int sig = 0;
+        if (wd > 0) {
+            struct timespec ts = {(time_t)(wd / 2 / 1000000), (long)(wd / 2 % 1000000) * 1000};
+            sig = sigtimedwait(sigs, NULL, &ts);
+            if (sig < 0) {
+                watchdog_tick(s, started);
+                continue;
+            }
+        } else if (sigwait(sigs, &sig) != 0) {
+            continue;
+        }
+        if (sig == SIGHUP) {
+            zs_log(ZS_LOG_INFO, "app", "msg=\"SIGHUP: reloading\"");
+            zs_notify_reloading();
+            reload(s);
+            zs_notify_ready("serving");
+            continue;
+        }
+        zs_log(ZS_LOG_INFO, "app", "msg=\"stopping\" signal=%d", sig);
+        zs_notify_stopping();
+        return;
+    }
+}
+
 /* ---------------------------------------------------------------- wiring */
 
 static zs_rc open_delivery(struct serve *s, struct zs_err *err)
@@ -302,8 +382,10 @@ static zs_rc open_delivery(struct serve *s, struct zs_err *err)
         rc = zs_spool_start(s->sp, err);
     if (rc == ZS_OK)
         rc = zs_gateway_create(c, s->sp, s->tables, &s->gw);
-    if (rc == ZS_OK)
+    if (rc == ZS_OK) {
+        zs_gateway_set_metrics(s->gw, runtime_metrics, s);
         rc = load_keys(s, err);
+    }
     return rc;
 }
 
@@ -347,7 +429,7 @@ static uint64_t stop(struct serve *s, unsigned started)
 zs_rc zs_serve_run(const struct zs_config *c, const struct zs_serve_opts *o, uint64_t *out_lost,
                    struct zs_err *err)
 {
-    struct serve s = {.c = c, .o = o};
+    struct serve s = {.c = c, .o = o, .start_wall_ms = zs_wall_ms()};
     *out_lost = 0;
     zs_rc rc = open_listeners(&s, err);
     if (rc == ZS_OK)
@@ -391,17 +473,8 @@ zs_rc zs_serve_run(const struct zs_config *c, const struct zs_serve_opts *o, uin
         }
         if (o->on_ready)
             o->on_ready(s.listen, s.port, s.nlisten, o->ready_ctx);
-        for (;;) {
-            int sig = 0;
-            sigwait(&sigs, &sig); /* the signals are blocked in every thread (see main) */
-            if (sig == SIGHUP) {
-                zs_log(ZS_LOG_INFO, "app", "msg=\"SIGHUP: reloading the ingest keys\"");
-                reload(&s);
-                continue;
-            }
-            zs_log(ZS_LOG_INFO, "app", "msg=\"stopping\" signal=%d", sig);
-            break;
-        }
+        zs_notify_ready("serving");
+        wait_signals(&s, &sigs, started);
     }
     if (s.sp != NULL) {
         *out_lost = stop(&s, started);

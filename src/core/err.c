@@ -40,3 +40,25 @@ const char *zs_err_format(const struct zs_err *e, char *out, size_t cap)
         snprintf(out, cap, "%s", e->msg);
     return out;
 }
+
+const char *zs_grpc_status_name(int code)
+{
+    static const char *const n[ZS_GRPC_CODES] = {"OK",
+                                                 "CANCELLED",
+                                                 "UNKNOWN",
+                                                 "INVALID_ARGUMENT",
+                                                 "DEADLINE_EXCEEDED",
+                                                 "NOT_FOUND",
+                                                 "ALREADY_EXISTS",
+                                                 "PERMISSION_DENIED",
+                                                 "RESOURCE_EXHAUSTED",
+                                                 "FAILED_PRECONDITION",
+                                                 "ABORTED",
+                                                 "OUT_OF_RANGE",
+                                                 "UNIMPLEMENTED",
+                                                 "INTERNAL",
+                                                 "UNAVAILABLE",
+                                                 "DATA_LOSS",
+                                                 "UNAUTHENTICATED"};
+    return code >= 0 && code < ZS_GRPC_CODES ? n[code] : "UNKNOWN";
+}

@@ -11,6 +11,9 @@ long long zs_mono_ms(void);
 /* CLOCK_REALTIME in milliseconds since the epoch (ages stored on disk, log times). */
 long long zs_wall_ms(void);
 
+/* CLOCK_MONOTONIC in microseconds (latencies). */
+long long zs_mono_us(void);
+
 /* CLOCK_MONOTONIC in seconds, as a double (rates). */
 double zs_mono_s(void);
 

@@ -33,6 +33,12 @@ zs_rc zs_err_set(struct zs_err *e, zs_rc code, const char *where, const char *fm
 zs_rc zs_err_vset(struct zs_err *e, zs_rc code, const char *where, const char *fmt, va_list ap)
     ZS_PRINTF(4, 0);
 
+/* gRPC status codes 0 (OK) ... 16 (UNAUTHENTICATED). */
+#define ZS_GRPC_CODES 17
+
+/* The name of a gRPC status code ("UNAVAILABLE" for 14), "UNKNOWN" outside 0..16. */
+const char *zs_grpc_status_name(int code);
+
 /* "where: msg" (or "msg" when where is empty) into out; returns out. */
 const char *zs_err_format(const struct zs_err *e, char *out, size_t cap);
 

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/zs_err.h"
 #include "core/zs_mem.h"
 #include "emulator/emu.h"
 
@@ -29,21 +30,15 @@ long long emu_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static const char *const status_names[EMU_STATUS_COUNT] = {
-    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
-    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
-    "DATA_LOSS", "UNAUTHENTICATED"};
-
 const char *emu_status_name(int code)
 {
-    return code >= 0 && code < EMU_STATUS_COUNT ? status_names[code] : "UNKNOWN";
+    return zs_grpc_status_name(code);
 }
 
 int emu_status_parse(const char *s)
 {
     for (int i = 0; i < EMU_STATUS_COUNT; i++)
-        if (strcasecmp(s, status_names[i]) == 0)
+        if (strcasecmp(s, zs_grpc_status_name(i)) == 0)
             return i;
     char *end;
     long v = strtol(s, &end, 10);

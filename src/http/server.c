@@ -81,7 +81,8 @@ struct conn {
     struct zs_buf in;           /* bytes read but not parsed yet (pipelined behind a request) */
     struct zs_http_req req;
     char rid[ZS_HTTP_REQUEST_ID_MAX + 1]; /* the request's id, "" until known */
-    uint64_t t_start;                     /* loop time of its first byte (access log) */
+    uint64_t t_start;                     /* uv_hrtime of its first byte (ns) */
+    uint64_t rx;                          /* its bytes taken by the parser so far */
 };
 
 struct zs_http_server {
@@ -302,7 +303,7 @@ static void request_id(struct conn *c, int from_client)
 }
 
 /* One access log line (station.access_log): no header, no body, the path made printable. */
-static void access_log(struct conn *c, int status, size_t len)
+static void access_log(struct conn *c, int status, size_t len, uint64_t us)
 {
     char path[201];
     size_t n = 0;
@@ -315,8 +316,8 @@ static void access_log(struct conn *c, int status, size_t len)
     zs_log(ZS_LOG_INFO, "access",
            "method=%s path=\"%s\" status=%d bytes=%zu ms=%llu peer=%s request_id=%s",
            c->req.method && p->ptr ? c->req.method : "-", n ? path : "-", status, len,
-           (unsigned long long)(uv_now(c->srv->loop) - c->t_start),
-           c->req.peer && c->req.peer[0] ? c->req.peer : "-", c->rid);
+           (unsigned long long)(us / 1000), c->req.peer && c->req.peer[0] ? c->req.peer : "-",
+           c->rid);
 }
 
 static void write_response(struct conn *c, int status, const char *ctype, const void *body,
@@ -360,8 +361,12 @@ static void write_response(struct conn *c, int status, const char *ctype, const 
     if (close_after)
         p = ZS_PUT_LIT(p, "Connection: close\r\n");
     p = ZS_PUT_LIT(p, "\r\n");
+    uint64_t us = (uv_hrtime() - c->t_start) / 1000;
     if (c->srv->o.access_log == 2 || (c->srv->o.access_log == 1 && status >= 400))
-        access_log(c, status, len);
+        access_log(c, status, len, us);
+    if (c->srv->o.answered != NULL)
+        c->srv->o.answered(c->srv->ctx, &c->req, status, c->rx, us);
+    c->rx = 0; /* the next request's bytes start here */
     /* HEAD: the same head (Content-Length of the body it would get), no body. */
     write_raw(c, head, (size_t)(p - head), body, c->is_head ? 0 : len, close_after);
 }
@@ -439,7 +444,8 @@ static int on_message_begin(http_parser *p)
     c->req.nheaders = 0;
     c->req.method = NULL;
     c->rid[0] = '\0';
-    c->t_start = uv_now(c->srv->loop);
+    c->req.route = 0;
+    c->t_start = uv_hrtime();
     arm_timer(c, c->srv->o.request_timeout_ms);
     return 0;
 }
@@ -841,6 +847,7 @@ static enum parsed parse(struct conn *c, const char *data, size_t len, size_t *u
         n = http_parser_execute(&c->parser, &c->srv->settings, data, len);
         enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
         *used = n;
+        c->rx += n;
         if ((e == HPE_OK || e == HPE_PAUSED) && head_scan(c, data, n) != 0) {
             refuse(c, 400, "obsolete line folding (obs-fold) in a header");
             return P_FAILED;
@@ -862,6 +869,7 @@ static enum parsed parse(struct conn *c, const char *data, size_t len, size_t *u
     enum zs_chunked_rc rc = zs_chunked_feed(&c->chunks, data + n, len - n,
                                             c->srv->o.max_header_bytes, on_chunk_data, c, &m);
     *used = n + m;
+    c->rx += m;
     switch (rc) {
     case ZS_CHUNKED_MORE:
         return P_MORE;
@@ -1069,7 +1077,7 @@ int zs_http__conn_open(struct zs_http_server *s, struct zs_http_io *io)
     c->req.peer = io->peer;
     c->req.client_cn = io->client_cn;
     c->req.request_id = c->rid;
-    c->t_start = uv_now(s->loop);
+    c->t_start = uv_hrtime();
     arm_timer(c, s->o.idle_timeout_ms);
     start_reading(c);
     return 0;

@@ -52,6 +52,8 @@ struct zs_http_req {
     const char *client_cn;  /* TLS with client certificates: the verified subject CN, or "" */
     const char *request_id; /* the client's X-Request-Id when sane (1..64 of A-Z a-z 0-9
                                . _ : -), else generated; sent back on the answer */
+    int route;              /* the handler's name for what the request asked (for
+                               zs_http_answered_fn); 0 until the handler sets it */
     void *conn;             /* private */
 };
 
@@ -71,6 +73,15 @@ typedef void (*zs_http_handler_fn)(struct zs_http_req *req, void *ctx);
 typedef size_t (*zs_http_error_body_fn)(struct zs_slice path, int status, const char *why,
                                         char *out, size_t cap);
 
+/*
+ * Told of every answer as it is written (refusals of the server's own included: route 0
+ * then): its status, the request's bytes as received (head and body, before any decoding)
+ * and the time from its first byte, in microseconds. req's method and path may be NULL/empty
+ * for a refusal before the request line. ctx: the handler's. Thread: the loop's.
+ */
+typedef void (*zs_http_answered_fn)(void *ctx, const struct zs_http_req *req, int status,
+                                    uint64_t bytes_in, uint64_t us);
+
 struct zs_tls;
 
 struct zs_http_opts {
@@ -86,6 +97,7 @@ struct zs_http_opts {
     zs_http_error_body_fn error_body; /* NULL: the server's own error bodies */
     struct zs_tls *tls;               /* HTTPS with it (zs_tls.h; borrowed), or NULL */
     int access_log;                   /* 0 off, 1 answers >= 400, 2 every answer (log "access") */
+    zs_http_answered_fn answered;     /* NULL: nobody is told */
 };
 
 struct zs_http_server;

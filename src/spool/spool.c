@@ -1425,11 +1425,26 @@ void zs_spool_table_state(struct zs_spool_table *t, struct zs_spool_table_state 
         struct zs_spool_upstream u;
         memset(&u, 0, sizeof u);
         sp->o.sink->state(sp->o.sink_ctx, t->vars[v].sink_table, &u);
-        if (v == 0 || u.failing || strcmp(u.state, "recovering") == 0) {
-            uint64_t acked = out->up.acked + (v ? u.acked : 0);
+        /* the state and error of the worst variant, the counters of all */
+        struct zs_spool_upstream sum = out->up;
+        if (v == 0 || u.failing || strcmp(u.state, "recovering") == 0)
             out->up = u;
-            out->up.acked = acked > u.acked ? acked : u.acked;
+        if (v == 0)
+            continue;
+        out->up.queued = sum.queued + u.queued;
+        out->up.inflight = sum.inflight + u.inflight;
+        out->up.acked = sum.acked + u.acked;
+        out->up.failed = sum.failed + u.failed;
+        out->up.recoveries = sum.recoveries + u.recoveries;
+        out->up.replayed = sum.replayed + u.replayed;
+        out->up.streams_opened = sum.streams_opened + u.streams_opened;
+        out->up.close_signals = sum.close_signals + u.close_signals;
+        for (int c = 0; c < ZS_GRPC_CODES; c++) {
+            out->up.errors[c] = sum.errors[c] + u.errors[c];
+            out->up.fatal[c] = sum.fatal[c] + u.fatal[c];
         }
+        out->up.ack_latency = sum.ack_latency;
+        zs_hist_merge(&out->up.ack_latency, &u.ack_latency);
     }
 }
 

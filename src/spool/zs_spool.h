@@ -27,6 +27,7 @@
 #include "core/zs_buf.h"
 #include "core/zs_err.h"
 #include "core/zs_fs.h"
+#include "core/zs_hist.h"
 
 struct zs_spool;
 struct zs_spool_table;
@@ -41,6 +42,10 @@ struct zs_spool_upstream {
     bool failing;         /* retry budget spent, still retrying */
     uint64_t queued, inflight, acked, failed, recoveries, replayed, streams_opened;
     long long last_ok_ms, last_fail_ms; /* monotonic, 0 if never */
+    uint64_t close_signals;             /* (metrics) */
+    uint64_t errors[ZS_GRPC_CODES];     /* stream failures retried, by gRPC status */
+    uint64_t fatal[ZS_GRPC_CODES];      /* stream failures that failed records for good */
+    struct zs_hist_snap ack_latency;    /* batch sent -> acknowledged */
 };
 
 /*

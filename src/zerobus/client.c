@@ -212,6 +212,12 @@ void zs_zb_table_state(struct zs_zb_table *t, struct zs_zb_table_state *out)
     out->last_ok_ms = atomic_load(&t->last_ok_ms);
     out->last_fail_ms = atomic_load(&t->last_fail_ms);
     out->failing = atomic_load(&t->failing) != 0;
+    out->close_signals = atomic_load(&t->close_signals);
+    for (int i = 0; i < ZS_GRPC_CODES; i++) {
+        out->errors[i] = atomic_load(&t->errors[i]);
+        out->fatal[i] = atomic_load(&t->fatal[i]);
+    }
+    zs_hist_add(&out->ack_latency, &t->ack_latency);
 }
 
 void zb_client_token_ready(struct zs_zb *z, const char *table, const char *token, int http_status,
@@ -511,4 +517,10 @@ void zs_zb_destroy(struct zs_zb *z, uint32_t deadline_ms)
         pthread_join(z->thread, NULL);
     zb_client_release(z);
     free(z);
+}
+
+void zs_zb_token_counts(struct zs_zb *z, uint64_t *fetches, uint64_t *failures)
+{
+    *fetches = atomic_load(&z->token_fetches);
+    *failures = atomic_load(&z->token_failures);
 }

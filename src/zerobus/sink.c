@@ -43,6 +43,10 @@ static void s_state(void *ctx, void *table, struct zs_spool_upstream *out)
         .last_fail_ms = st.last_fail_ms,
     };
     memcpy(out->last_error, st.last_error, sizeof out->last_error);
+    out->close_signals = st.close_signals;
+    memcpy(out->errors, st.errors, sizeof out->errors);
+    memcpy(out->fatal, st.fatal, sizeof out->fatal);
+    out->ack_latency = st.ack_latency;
 }
 
 const struct zs_spool_sink_ops zs_zb_sink_ops = {

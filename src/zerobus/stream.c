@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/zs_clock.h"
+#include "core/zs_err.h"
+#include "core/zs_hist.h"
 #include "core/zs_log.h"
 #include "core/zs_mem.h"
 #include "zerobus/zerobus_int.h"
@@ -72,28 +75,6 @@ int zb_status_retryable(int code)
     default:
         return 1;
     }
-}
-
-static const char *code_name(int code)
-{
-    static const char *const n[] = {"OK",
-                                    "CANCELLED",
-                                    "UNKNOWN",
-                                    "INVALID_ARGUMENT",
-                                    "DEADLINE_EXCEEDED",
-                                    "NOT_FOUND",
-                                    "ALREADY_EXISTS",
-                                    "PERMISSION_DENIED",
-                                    "RESOURCE_EXHAUSTED",
-                                    "FAILED_PRECONDITION",
-                                    "ABORTED",
-                                    "OUT_OF_RANGE",
-                                    "UNIMPLEMENTED",
-                                    "INTERNAL",
-                                    "UNAVAILABLE",
-                                    "DATA_LOSS",
-                                    "UNAUTHENTICATED"};
-    return code >= 0 && code <= 16 ? n[code] : "UNKNOWN";
 }
 
 /* Complete one record: counters, window, flushes, callback. */
@@ -216,7 +197,8 @@ static int encode_ingest(struct zb_stream *s, size_t first, size_t count, int64_
 
 static void set_error(struct zb_stream *s, int code, const char *fmt, const char *detail)
 {
-    snprintf(s->last_error, sizeof s->last_error, fmt, code_name(code), detail ? detail : "");
+    snprintf(s->last_error, sizeof s->last_error, fmt, zs_grpc_status_name(code),
+             detail ? detail : "");
     s->last_code = code;
     pthread_mutex_lock(&s->t->lock); /* zs_zb_table_state reads it from other threads */
     snprintf(s->t->last_error, sizeof s->t->last_error, "%s", s->last_error);
@@ -256,6 +238,8 @@ static void episode_failed(struct zb_stream *s, int code)
         s->token_retry_used = 1;
         retryable = 1;
     }
+    int c = code >= 0 && code < ZS_GRPC_CODES ? code : 2;
+    zs_counter_add(retryable ? &s->t->errors[c] : &s->t->fatal[c], 1);
     stream_set_call(s, NULL);
     s->send_busy = 0;
     /* Unacked batches go back to the queue, to be sent again with new offsets. */
@@ -346,8 +330,11 @@ void zb_stream_on_send_done(struct zb_stream *s, int ok)
 static void on_ack(struct zb_stream *s, int64_t upto)
 {
     size_t released = 0;
+    long long now_us = s->nb > 0 ? zs_mono_us() : 0;
     while (s->nb > 0 && s->batches[0].offset <= upto) {
         size_t n = s->batches[0].count;
+        long long lat = now_us - s->batches[0].sent_us;
+        zs_hist_observe(&s->t->ack_latency, lat > 0 ? (uint64_t)lat : 0);
         for (size_t i = 0; i < n; i++) {
             struct zb_rec r = *recq_at(&s->recs, 0);
             recq_pop(&s->recs);
@@ -408,6 +395,7 @@ void zb_stream_on_message(struct zb_stream *s, const uint8_t *msg, size_t len)
         s->last_code = -1;
         s->deadline_ms = z->now_ms() + ms;
         atomic_fetch_add(&s->t->recoveries, 1);
+        zs_counter_add(&s->t->close_signals, 1);
         zs_log(ZS_LOG_INFO, "zb", "msg=\"close signal\" table=%s slot=%d duration_ms=%lld",
                s->t->name, s->index, ms);
         break;
@@ -503,7 +491,7 @@ static void maybe_send(struct zb_stream *s, int force)
     }
     if (s->nb == 0)
         s->last_msg_ms = now; /* the ack clock starts with the first request in flight */
-    s->batches[s->nb++] = (struct zb_batch){s->next_offset++, count};
+    s->batches[s->nb++] = (struct zb_batch){s->next_offset++, count, zs_mono_us()};
     s->n_sent += count;
     s->waited &= s->n_sent < s->recs.len;
     s->send_busy = 1;

@@ -70,6 +70,7 @@ static void fetch(struct tokens *k, const char *table, int force)
         rc = zs_auth_fetch(url, z->client_id, z->client_secret, (const char *)form.data,
                            (long)z->o.recovery_timeout_ms, &status, &body, &err);
     zs_buf_release(&form);
+    zs_counter_add(&z->token_fetches, 1); /* the token thread is the only writer */
     if (rc == ZS_OK) {
         rc = zs_auth_parse_reply(status, (const char *)body.data, body.len, token, sizeof token,
                                  &expires_in, &err);
@@ -78,6 +79,7 @@ static void fetch(struct tokens *k, const char *table, int force)
     if (rc != ZS_OK) {
         /* 5xx and transport failures are retryable; 4xx are not (protocol §3.3). */
         int retryable = rc == ZS_EUNAVAIL || status >= 500;
+        zs_counter_add(&z->token_failures, 1);
         zs_log(ZS_LOG_WARN, "auth", "msg=\"token request failed\" table=%s status=%d reason=\"%s\"",
                table, status, err.msg);
         zb_client_token_ready(z, table, NULL, status, err.msg, retryable);

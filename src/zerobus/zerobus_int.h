@@ -9,6 +9,8 @@
 #include <stdatomic.h>
 
 #include "core/zs_buf.h"
+#include "core/zs_err.h"
+#include "core/zs_hist.h"
 #include "zerobus/zs_zerobus.h"
 
 struct zb_stream;
@@ -76,8 +78,9 @@ struct zb_rec {
 };
 
 struct zb_batch {
-    int64_t offset; /* wire offset on the current call */
-    size_t count;   /* records, taken from the front of the stream's unacked records */
+    int64_t offset;    /* wire offset on the current call */
+    size_t count;      /* records, taken from the front of the stream's unacked records */
+    long long sent_us; /* zs_mono_us when it was sent (ack latency) */
 };
 
 /* A growable FIFO of records: [acked-pending ... | unsent ...]. */
@@ -149,6 +152,11 @@ struct zs_zb_table {
     atomic_ullong acked, failed, recoveries, replayed, streams_opened;
     atomic_llong last_ok_ms, last_fail_ms;
     atomic_int failing; /* a stream spent its retry budget and keeps retrying (backoff grows) */
+    /* Client thread writes (zs_counter_add), any thread reads: */
+    atomic_ullong close_signals;
+    atomic_ullong errors[ZS_GRPC_CODES]; /* stream failures that were retried, by status */
+    atomic_ullong fatal[ZS_GRPC_CODES];  /* ... that failed their records for good */
+    struct zs_hist ack_latency;          /* batch sent -> acknowledged */
     /* Published by the client thread after each tick, for zs_zb_table_state (any thread):
      * the worst stream state and the records in flight. */
     atomic_int pub_state;
@@ -166,6 +174,7 @@ struct zs_zb {
     const struct zs_zb_transport_ops *tops;
     void *tctx;
     struct zb_token_source tokens;
+    atomic_ullong token_fetches, token_failures; /* token endpoint calls (token thread) */
     /* Added at the head by zs_zb_table_add (any thread, under lock) while the client thread
      * walks it: atomic, so a table is whole before the client thread sees it; never
      * removed before zb_client_release. */

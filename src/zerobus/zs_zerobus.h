@@ -116,13 +116,20 @@ struct zs_zb_table_state {
     uint64_t recoveries;    /* streams reopened after an error or close signal */
     uint64_t replayed;      /* records sent again on a new stream */
     uint64_t streams_opened;
-    long long last_ok_ms;   /* monotonic ms of the last acknowledged record, 0 if none */
-    long long last_fail_ms; /* of the last failed record, 0 if none */
-    bool failing;           /* retry budget spent: still retrying, with a growing backoff */
+    long long last_ok_ms;           /* monotonic ms of the last acknowledged record, 0 if none */
+    long long last_fail_ms;         /* of the last failed record, 0 if none */
+    bool failing;                   /* retry budget spent: still retrying, with a growing backoff */
+    uint64_t close_signals;         /* CloseStreamSignals received */
+    uint64_t errors[ZS_GRPC_CODES]; /* stream failures retried, by gRPC status */
+    uint64_t fatal[ZS_GRPC_CODES];  /* stream failures that failed records for good */
+    struct zs_hist_snap ack_latency; /* batch sent -> acknowledged */
 };
 
 /* A snapshot of the table's counters (consistent enough for health and metrics). Any thread. */
 void zs_zb_table_state(struct zs_zb_table *t, struct zs_zb_table_state *out);
+
+/* Calls to the token endpoint since the start, and how many of them failed. Any thread. */
+void zs_zb_token_counts(struct zs_zb *z, uint64_t *fetches, uint64_t *failures);
 
 /* The client as the spool's sink; the sink context is the struct zs_zb. */
 extern const struct zs_spool_sink_ops zs_zb_sink_ops;

@@ -81,3 +81,42 @@ def test_health_is_unhealthy_without_credentials(tmp_path, emulator_factory):
         assert any("no credentials" in r for r in h["reasons"])
     finally:
         s.stop()
+
+
+def test_systemd_notify_ready_reload_watchdog_stopping(tmp_path, env):
+    """Type=notify: READY=1 once listening, RELOADING=1 then READY=1 around a SIGHUP,
+    WATCHDOG=1 while the workers turn, STOPPING=1 on SIGTERM (a fake $NOTIFY_SOCKET)."""
+    import os
+    import socket
+    e, s = env()  # writes config.json and .env, and gives the emulator
+    s.stop()
+    path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(10 * TIMEOUT_MULT)
+    env_ = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="200000")
+    p = Proc(VALGRIND + [STATION, "--config", str(tmp_path / "config.json"), "--env-file",
+                         str(tmp_path / ".env"), "--host", "127.0.0.1", "--port", "0",
+                         "--workers", "2"], env=env_)
+
+    def until(word):
+        seen = []
+        while True:
+            m = sock.recv(4096).decode()
+            seen.append(m)
+            if word in m.split("\n"):
+                return seen
+
+    try:
+        assert any("STATUS=serving" in m for m in until("READY=1"))
+        for _ in range(2):
+            until("WATCHDOG=1")
+        p.p.send_signal(signal.SIGHUP)
+        seen = until("RELOADING=1")
+        assert any(m.startswith("RELOADING=1") and "MONOTONIC_USEC=" in m for m in seen)
+        until("READY=1")
+        p.p.send_signal(signal.SIGTERM)
+        until("STOPPING=1")
+    finally:
+        p.stop()
+        sock.close()

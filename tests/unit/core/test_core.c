@@ -1,12 +1,15 @@
 /* Core: capped buffers, arenas, error records, status names, allocation failure hooks. */
 #include <errno.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/zs_arena.h"
 #include "core/zs_buf.h"
 #include "core/zs_err.h"
 #include "core/zs_handoff.h"
+#include "core/zs_hist.h"
+#include "core/zs_prom.h"
 #include "core/zs_log.h"
 #include "core/zs_mem.h"
 #include "zs_test.h"
@@ -193,6 +196,83 @@ static void test_handoff_fifo(void **state)
     zs_handoff_release(&q);
 }
 
+static void test_hist_buckets(void **state)
+{
+    (void)state;
+    struct zs_hist h;
+    memset(&h, 0, sizeof h);
+    zs_hist_observe(&h, 0);        /* le 5e-05 */
+    zs_hist_observe(&h, 50);       /* le 5e-05: the bound is inclusive */
+    zs_hist_observe(&h, 51);       /* le 0.0001 */
+    zs_hist_observe(&h, 20000000); /* +Inf */
+    struct zs_hist_snap a = {0}, b = {0};
+    zs_hist_add(&a, &h);
+    assert_int_equal(a.n[0], 2);
+    assert_int_equal(a.n[1], 1);
+    assert_int_equal(a.n[ZS_HIST_BOUNDS], 1);
+    assert_int_equal(a.sum_us, 20000101);
+    zs_hist_merge(&b, &a);
+    zs_hist_merge(&b, &a);
+    assert_int_equal(b.n[0], 4);
+    assert_int_equal(b.sum_us, 40000202);
+}
+
+static void test_prom_text(void **state)
+{
+    (void)state;
+    struct zs_buf b;
+    zs_buf_init(&b, 1 << 16);
+    struct zs_prom p;
+    zs_prom_begin(&p, &b);
+    zs_prom_family(&p, "x_total", "counter", "Things.");
+    struct zs_prom_labels l = {.n = 2, .k = {"table", "why"}, .v = {"a\"b\\c\nd", "ok"}};
+    zs_prom_u64(&p, "x_total", &l, 18446744073709551615ull);
+    zs_prom_u64(&p, "x_total", NULL, 0);
+    struct zs_hist h;
+    memset(&h, 0, sizeof h);
+    zs_hist_observe(&h, 75);
+    zs_hist_observe(&h, 1500000);
+    struct zs_hist_snap s = {0};
+    zs_hist_add(&s, &h);
+    struct zs_prom_labels one = {.n = 1, .k = {"route"}, .v = {"ingest"}};
+    zs_prom_hist(&p, "d_seconds", &one, &s);
+    assert_rc(zs_prom_end(&p), ZS_OK);
+    const char *t = zs_buf_cstr(&b);
+    assert_non_null(strstr(t, "# HELP x_total Things.\n# TYPE x_total counter\n"));
+    assert_non_null(
+        strstr(t, "x_total{table=\"a\\\"b\\\\c\\nd\",why=\"ok\"} 18446744073709551615\n"));
+    assert_non_null(strstr(t, "\nx_total 0\n"));
+    /* cumulative buckets, exact sum, count */
+    assert_non_null(strstr(t, "d_seconds_bucket{route=\"ingest\",le=\"5e-05\"} 0\n"));
+    assert_non_null(strstr(t, "d_seconds_bucket{route=\"ingest\",le=\"0.0001\"} 1\n"));
+    assert_non_null(strstr(t, "d_seconds_bucket{route=\"ingest\",le=\"1\"} 1\n"));
+    assert_non_null(strstr(t, "d_seconds_bucket{route=\"ingest\",le=\"2.5\"} 2\n"));
+    assert_non_null(strstr(t, "d_seconds_bucket{route=\"ingest\",le=\"+Inf\"} 2\n"));
+    assert_non_null(strstr(t, "d_seconds_sum{route=\"ingest\"} 1.500075\n"));
+    assert_non_null(strstr(t, "d_seconds_count{route=\"ingest\"} 2\n"));
+    /* every le is its bound in seconds, in order */
+    const char *q = strstr(t, "d_seconds_bucket");
+    for (unsigned i = 0; i < ZS_HIST_BOUNDS; i++) {
+        q = strstr(q, ",le=\"");
+        assert_non_null(q);
+        q += 5;
+        double le = strtod(q, NULL);
+        assert_true(le * 1e6 > (double)zs_hist_bounds_us[i] - 0.5 &&
+                    le * 1e6 < (double)zs_hist_bounds_us[i] + 0.5);
+    }
+    assert_int_equal(strncmp(strstr(q, ",le=\"") + 5, "+Inf\"", 5), 0);
+    /* a buffer that cannot grow: the error sticks, nothing past it is written */
+    struct zs_buf small;
+    zs_buf_init(&small, 20);
+    zs_prom_begin(&p, &small);
+    zs_prom_family(&p, "x_total", "counter", "Things.");
+    zs_prom_u64(&p, "y", NULL, 1);
+    assert_rc(zs_prom_end(&p), ZS_ELIMIT);
+    assert_true(small.len <= 20);
+    zs_buf_release(&small);
+    zs_buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,7 +281,8 @@ int main(void)
         cmocka_unit_test(test_arena),           cmocka_unit_test(test_err),
         cmocka_unit_test(test_rc_names),        cmocka_unit_test(test_log_levels),
 #ifdef ZS_TESTING
-        cmocka_unit_test(test_fail_injection),
+        cmocka_unit_test(test_fail_injection),  cmocka_unit_test(test_hist_buckets),
+        cmocka_unit_test(test_prom_text),
 #endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
