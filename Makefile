@@ -3,7 +3,7 @@ JOBS ?= $(shell nproc)
 CONFIG ?= examples/config.json
 SECONDS ?= 600
 
-.PHONY: all run test test-asan test-gcc tsan bench fuzz format format-check clean
+.PHONY: all run test test-asan test-gcc tsan package-check bench fuzz format format-check clean
 
 all:
 	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF
@@ -18,7 +18,12 @@ run: all
 # Everything CI runs: format, clang-14 ASan+UBSan with libFuzzer corpus replay,
 # then gcc-12 with -Werror (tests and corpus replay without sanitizers, the daemons under
 # valgrind), then clang-14 ThreadSanitizer (unit and integration tests).
-test: format-check test-asan test-gcc tsan
+test: format-check test-asan test-gcc tsan package-check
+
+# The .deb (CPack): its files and dependencies, the unit (systemd-analyze verify), a record
+# through the packaged station; as root with CI=true, installed with dpkg -i and started.
+package-check:
+	scripts/package_check.sh
 
 test-asan:
 	CC=clang-14 cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DZS_WERROR=ON \
