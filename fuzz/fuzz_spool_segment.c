@@ -124,7 +124,8 @@ static void recover(const uint8_t *p, size_t n)
     if (zs_spool_open(&o, &sp, &err) != ZS_OK)
         abort(); /* the directory is fine: only its contents are fuzzed */
     static const uint8_t desc[] = {0x0a, 0x01, 'M'};
-    if (zs_spool_table_add(sp, "main.s.t", 1, desc, sizeof desc, false, &t, &err) == ZS_OK &&
+    int var;
+    if (zs_spool_table_add(sp, "main.s.t", 1, desc, sizeof desc, false, &t, &var, &err) == ZS_OK &&
         zs_spool_start(sp, &err) == ZS_OK) {
         /* Wait (bounded) until the spool has delivered what it recovered. */
         struct zs_spool_table_state st;

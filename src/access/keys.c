@@ -255,6 +255,11 @@ const struct zs_key *zs_keys_find_id(const struct zs_keys *ks, const char *id)
     return NULL;
 }
 
+int zs_key_has_right(const struct zs_key *k, unsigned right)
+{
+    return (k->rights & right) == right;
+}
+
 int zs_key_allows(const struct zs_key *k, const char *table, size_t table_len, unsigned right)
 {
     if ((k->rights & right) != right)

@@ -67,6 +67,9 @@ const struct zs_key *zs_keys_find_id(const struct zs_keys *ks, const char *id);
 /* k may do right on table (a route key). */
 int zs_key_allows(const struct zs_key *k, const char *table, size_t table_len, unsigned right);
 
+/* k has right, whatever its tables (the admin right is station-wide). */
+int zs_key_has_right(const struct zs_key *k, unsigned right);
+
 /*
  * A new key for id: key_out gets "<id>.<secret>" (NUL-terminated; cap >= id + 45),
  * hex_out the 64 hex digits of its SHA-256 (cap >= 65). From getrandom(2).

@@ -154,11 +154,11 @@ static void reply_ok(struct zs_http_req *r, int status, const struct gw_table *t
     zs_http_respond(r, status, "application/json", body, (size_t)(p - body), NULL);
 }
 
-static const struct gw_table *find_table(struct zs_gateway *g, const uint8_t *p, size_t n)
+static const struct gw_table *find_table(const struct gw_gen *gen, const uint8_t *p, size_t n)
 {
-    for (size_t i = 0; i < g->ntables; i++)
-        if (strlen(g->tables[i].cfg->key) == n && memcmp(g->tables[i].cfg->key, p, n) == 0)
-            return &g->tables[i];
+    for (size_t i = 0; i < gen->ntables; i++)
+        if (strlen(gen->tables[i].cfg->key) == n && memcmp(gen->tables[i].cfg->key, p, n) == 0)
+            return &gen->tables[i];
     return NULL;
 }
 
@@ -186,6 +186,22 @@ static const char *public_reason(const char *reason, char *buf, size_t cap)
 }
 
 /* ---------------------------------------------------------------- completions */
+
+/* A parked request (its generation reference), once answered or never parked. */
+static struct parked *parked_new(struct zs_gateway_worker *w, struct zs_http_req *r,
+                                 enum park_kind kind, const struct gw_table *t, bool wait)
+{
+    struct parked *p = zs_xcalloc(1, sizeof *p);
+    *p = (struct parked){.w = w, .req = r, .kind = kind, .t = t, .wait = wait, .gen = w->gen};
+    gw_gen_ref(p->gen);
+    return p;
+}
+
+static void parked_free(struct parked *p)
+{
+    gw_gen_unref(p->gen);
+    free(p);
+}
 
 /* Spool or client thread: hand a parked request back to its worker. */
 static void on_parked_done(void *ctx, zs_rc rc, uint64_t seq, const char *reason, bool retryable)
@@ -325,7 +341,7 @@ void zs_gateway_answer(struct zs_handoff_node *node)
         reply_error(r, 502, p->reason[0] ? p->reason : "Zerobus rejected the record", NULL, NULL);
     }
     atomic_fetch_sub(&g->parked, 1);
-    free(p);
+    parked_free(p);
 }
 
 /* ---------------------------------------------------------------- authentication */
@@ -451,12 +467,17 @@ static int refused(struct zs_gateway_worker *w, struct zs_http_req *r, const str
     return 1;
 }
 
-void zs_gateway_reload_result(struct zs_gateway *g, const char *error)
+void zs_gateway_reload_result(struct zs_gateway *g, const char *error, const char *summary)
 {
+    char *copy = summary ? zs_xstrdup(summary) : NULL;
     pthread_mutex_lock(&g->keys_mu);
     g->reloads++;
     g->reload_failures += error != NULL;
     snprintf(g->reload_error, sizeof g->reload_error, "%s", error ? error : "");
+    if (copy != NULL || error == NULL) { /* a refused reload keeps the last one's summary */
+        free(g->reload_summary);
+        g->reload_summary = copy;
+    }
     pthread_mutex_unlock(&g->keys_mu);
 }
 
@@ -518,8 +539,8 @@ static json_t *table_health(struct zs_spool_table *st, int *degraded)
 }
 
 /* detail 0: the status and nothing else (a load balancer's view without a key). */
-static void handle_health(struct zs_gateway *g, struct zs_http_req *r, const struct gw_table *one,
-                          int detail)
+static void handle_health(struct zs_gateway *g, const struct gw_gen *gen, struct zs_http_req *r,
+                          const struct gw_table *one, int detail)
 {
     int degraded = 0;
     if (one != NULL) {
@@ -529,29 +550,34 @@ static void handle_health(struct zs_gateway *g, struct zs_http_req *r, const str
     }
     json_t *tables = json_object();
     json_t *reasons = json_array();
-    for (size_t i = 0; i < g->ntables; i++) {
+    for (size_t i = 0; i < gen->ntables; i++) {
         int d = 0;
-        json_t *th = table_health(g->tables[i].st, &d);
+        json_t *th = table_health(gen->tables[i].st, &d);
         if (d) {
             char why[400];
             json_t *le = json_object_get(th, "last_error");
-            snprintf(why, sizeof why, "%s: %s", g->tables[i].cfg->key,
+            snprintf(why, sizeof why, "%s: %s", gen->tables[i].cfg->key,
                      json_is_string(le) ? json_string_value(le) : "stream recovering");
             json_array_append_new(reasons, json_string(why));
         }
         degraded |= d;
-        json_object_set_new(tables, g->tables[i].cfg->key, th);
+        json_object_set_new(tables, gen->tables[i].cfg->key, th);
     }
-    /* Tables left in the spool by an earlier configuration, still being delivered. */
+    /* Tables the spool still delivers that the configuration no longer has (left on disk
+     * by an earlier run, or removed by a reload): they drain. */
     json_t *orphans = json_object();
     struct zs_spool_table *ot;
-    for (size_t i = 0; (ot = zs_spool_orphan(g->sp, i)) != NULL; i++) {
-        int d = 0;
+    for (size_t i = 0; (ot = zs_spool_table_at(g->sp, i)) != NULL; i++) {
+        int d = 0, configured = 0;
+        for (size_t k = 0; k < gen->ntables && !configured; k++)
+            configured = gen->tables[k].st == ot;
+        if (configured)
+            continue;
         json_object_set_new(orphans, zs_spool_table_name(ot), table_health(ot, &d));
         degraded |= d;
     }
     /* Without credentials nothing can reach Zerobus: unhealthy, whatever the tables say. */
-    int nocreds = g->c->client_id == NULL || g->c->client_secret == NULL;
+    int nocreds = gen->c->client_id == NULL || gen->c->client_secret == NULL;
     if (nocreds)
         json_array_append_new(reasons, json_string("no credentials: set DATABRICKS_CLIENT_ID "
                                                    "and DATABRICKS_CLIENT_SECRET"));
@@ -561,7 +587,7 @@ static void handle_health(struct zs_gateway *g, struct zs_http_req *r, const str
                   nocreds    ? "unhealthy"
                   : degraded ? "degraded"
                              : "healthy",
-                  "service", "zerobus-station", "active_tables", (int)g->ntables, "durability",
+                  "service", "zerobus-station", "active_tables", (int)gen->ntables, "durability",
                   zs_spool_mode(g->sp) == ZS_SPOOL_DISK ? "disk" : "memory", "spool_dir", dir,
                   "tables", tables, "spool_only_tables", orphans, "reasons", reasons);
     degraded |= nocreds;
@@ -571,6 +597,12 @@ static void handle_health(struct zs_gateway *g, struct zs_http_req *r, const str
                                   "failures", (json_int_t)atomic_load(&g->auth_failures), "reloads",
                                   (json_int_t)g->reloads, "reload_error",
                                   g->reload_error[0] ? g->reload_error : NULL));
+    json_t *last = g->reload_summary ? json_loads(g->reload_summary, 0, NULL) : NULL;
+    json_object_set_new(j, "reload",
+                        json_pack("{s:I, s:I, s:s?, s:o}", "count", (json_int_t)g->reloads,
+                                  "failures", (json_int_t)g->reload_failures, "error",
+                                  g->reload_error[0] ? g->reload_error : NULL, "last",
+                                  last ? last : json_null()));
     pthread_mutex_unlock(&g->keys_mu);
     if (!detail) {
         json_t *st = json_incref(json_object_get(j, "status"));
@@ -580,11 +612,11 @@ static void handle_health(struct zs_gateway *g, struct zs_http_req *r, const str
     reply_json(r, degraded ? 503 : 200, j, degraded ? "Retry-After: 1\r\n" : NULL);
 }
 
-static void handle_info(struct zs_gateway *g, struct zs_http_req *r)
+static void handle_info(const struct gw_gen *gen, struct zs_http_req *r)
 {
     json_t *tables = json_array(), *endpoints = json_object();
-    for (size_t i = 0; i < g->ntables; i++)
-        json_array_append_new(tables, json_string(g->tables[i].cfg->key));
+    for (size_t i = 0; i < gen->ntables; i++)
+        json_array_append_new(tables, json_string(gen->tables[i].cfg->key));
     json_object_set_new(endpoints, "ingest",
                         json_string("POST /ingest/{table_key}?wait_for_ack=false"));
     json_object_set_new(endpoints, "zerobus_rest",
@@ -596,6 +628,7 @@ static void handle_info(struct zs_gateway *g, struct zs_http_req *r)
     json_object_set_new(endpoints, "redoc", json_string("GET /redoc"));
     json_object_set_new(endpoints, "openapi", json_string("GET /openapi.json"));
     json_object_set_new(endpoints, "metrics", json_string("GET /metrics"));
+    json_object_set_new(endpoints, "reload", json_string("POST /admin/reload"));
     reply_json(r, 200,
                json_pack("{s:s, s:s, s:s, s:o, s:o}", "service", "Zerobus Station", "version",
                          ZS_VERSION, "description",
@@ -728,8 +761,8 @@ static void handle_batch(struct zs_gateway_worker *w, struct zs_http_req *r,
     struct zs_err err;
     zs_err_clear(&err);
     zs_rc rc = zs_batch_parse(b, w->tc, t->cfg->schema, form, r->body.ptr, r->body.len,
-                              (size_t)g->c->station.max_request_records,
-                              (size_t)g->c->station.max_batch_errors, &err);
+                              (size_t)w->gen->c->station.max_request_records,
+                              (size_t)w->gen->c->station.max_batch_errors, &err);
     if (rc != ZS_OK) {
         int status = rc == ZS_ELIMIT ? 413 : rc == ZS_ENOMEM ? 500 : 400;
         tally_status(w, t, status, 1);
@@ -758,19 +791,14 @@ static void handle_batch(struct zs_gateway_worker *w, struct zs_http_req *r,
         w->bptr[i] = json ? r->body.ptr + it->json_off : b->recs.data + it->rec_off;
         w->blen[i] = json ? it->json_len : it->rec_len;
     }
-    struct parked *p = zs_xcalloc(1, sizeof *p);
-    *p = (struct parked){.w = w,
-                         .req = r,
-                         .kind = PARK_BATCH,
-                         .t = t,
-                         .wait = wait,
-                         .records = n,
-                         .rejected = b->rejected,
-                         .errors = b->rejected > 0 ? batch_errors(b) : NULL};
+    struct parked *p = parked_new(w, r, PARK_BATCH, t, wait);
+    p->records = n;
+    p->rejected = b->rejected;
+    p->errors = b->rejected > 0 ? batch_errors(b) : NULL;
     atomic_fetch_add(&g->parked, 1);
     uint64_t last = 0;
     size_t accepted = 0;
-    rc = zs_spool_submit_batch(t->st, w->bptr, w->blen, n, wait, on_parked_done, p,
+    rc = zs_spool_submit_batch(t->st, t->var, w->bptr, w->blen, n, wait, on_parked_done, p,
                                wait ? &p->counts : NULL, &last, &accepted);
     if (rc == ZS_OK && last == 0)
         return; /* answered by zs_gateway_answer */
@@ -788,7 +816,7 @@ static void handle_batch(struct zs_gateway_worker *w, struct zs_http_req *r,
         if (rest_path(r->path)) {
             json_decref(p->errors);
             reply_error(r, 429, msg, NULL, "Retry-After: 1\r\n");
-            free(p);
+            parked_free(p);
             return;
         }
         json_t *j =
@@ -800,7 +828,7 @@ static void handle_batch(struct zs_gateway_worker *w, struct zs_http_req *r,
         json_decref(p->errors);
         reply_refused(r, t, rc);
     }
-    free(p);
+    parked_free(p);
 }
 
 static void handle_ingest(struct zs_gateway_worker *w, struct zs_http_req *r,
@@ -838,16 +866,15 @@ static void handle_ingest(struct zs_gateway_worker *w, struct zs_http_req *r,
      * per request on that path. */
     struct parked *p = NULL;
     if (wait || zs_spool_mode(g->sp) == ZS_SPOOL_DISK) {
-        p = zs_xcalloc(1, sizeof *p);
-        *p = (struct parked){.w = w, .req = r, .kind = PARK_INGEST, .t = t, .wait = wait};
+        p = parked_new(w, r, PARK_INGEST, t, wait);
         atomic_fetch_add(&g->parked, 1);
     }
     uint64_t seq = 0;
-    rc = zs_spool_submit(t->st, rec, len, wait, p ? on_parked_done : NULL, p, &seq);
+    rc = zs_spool_submit(t->st, t->var, rec, len, wait, p ? on_parked_done : NULL, p, &seq);
     if (rc != ZS_OK || seq != 0) { /* refused, or accepted at once (memory mode) */
         if (p != NULL) {
             atomic_fetch_sub(&g->parked, 1);
-            free(p);
+            parked_free(p);
         }
         tally_status(w, t, rc == ZS_OK ? 202 : refused_status(rc), 1);
         if (rc != ZS_OK)
@@ -861,24 +888,23 @@ static void handle_ingest(struct zs_gateway_worker *w, struct zs_http_req *r,
 static void handle_flush(struct zs_gateway_worker *w, struct zs_http_req *r,
                          const struct gw_table *t)
 {
-    struct parked *p = zs_xcalloc(1, sizeof *p);
-    *p = (struct parked){.w = w, .req = r, .kind = PARK_FLUSH, .t = t};
+    struct parked *p = parked_new(w, r, PARK_FLUSH, t, false);
     atomic_fetch_add(&w->g->parked, 1);
-    zs_rc rc = zs_spool_flush(t->st, (uint32_t)w->g->c->station.flush_timeout_ms, on_parked_done, p,
-                              &p->counts);
+    zs_rc rc = zs_spool_flush(t->st, (uint32_t)w->gen->c->station.flush_timeout_ms, on_parked_done,
+                              p, &p->counts);
     if (rc != ZS_OK) {
         atomic_fetch_sub(&w->g->parked, 1);
-        free(p);
+        parked_free(p);
         reply_refused(r, t, rc);
     }
 }
 
 /* The table whose Unity Catalog name is name (case-insensitive, as UC names are). */
-static const struct gw_table *find_uc_table(struct zs_gateway *g, const char *name)
+static const struct gw_table *find_uc_table(const struct gw_gen *gen, const char *name)
 {
-    for (size_t i = 0; i < g->ntables; i++)
-        if (strcasecmp(g->tables[i].cfg->table_name, name) == 0)
-            return &g->tables[i];
+    for (size_t i = 0; i < gen->ntables; i++)
+        if (strcasecmp(gen->tables[i].cfg->table_name, name) == 0)
+            return &gen->tables[i];
     return NULL;
 }
 
@@ -905,7 +931,7 @@ static void handle_rest(struct zs_gateway_worker *w, struct zs_http_req *r, stru
         reply_error(r, 400, "invalid table name", "table_name", NULL);
         return;
     }
-    const struct gw_table *t = find_uc_table(w->g, name);
+    const struct gw_table *t = find_uc_table(w->gen, name);
     if (t == NULL) {
         char msg[400];
         snprintf(msg, sizeof msg, "Table '%.200s' is not configured on this station", name);
@@ -957,6 +983,49 @@ static int get_route(const struct zs_http_req *r)
     return ROUTE_OTHER;
 }
 
+/* The worker's configuration, refreshed when a reload made a new one (one atomic load per
+ * request). */
+static struct gw_gen *worker_gen(struct zs_gateway_worker *w)
+{
+    struct zs_gateway *g = w->g;
+    if (w->gen != NULL && atomic_load_explicit(&g->gen_no, memory_order_acquire) == w->gen->no)
+        return w->gen;
+    pthread_mutex_lock(&g->gen_mu);
+    struct gw_gen *cur = g->gen;
+    gw_gen_ref(cur);
+    pthread_mutex_unlock(&g->gen_mu);
+    gw_gen_unref(w->gen);
+    w->gen = cur;
+    return cur;
+}
+
+/* POST /admin/reload: a key with the admin right; without keys, loopback clients only. */
+static void handle_reload(struct zs_gateway_worker *w, struct zs_http_req *r, int post_m)
+{
+    struct zs_gateway *g = w->g;
+    struct authn a = authenticate(w, r);
+    if (refused(w, r, &a))
+        return;
+    if (!post_m) {
+        reply_error(r, 405, "use POST", NULL, "Allow: POST\r\n");
+        return;
+    }
+    if (a.who == AUTH_OFF ? !r->peer_loopback : !zs_key_has_right(a.key, ZS_RIGHT_ADMIN)) {
+        reply_error(r, 403,
+                    a.who == AUTH_OFF ? "without ingest keys, reloads come from loopback only"
+                                      : "this key has no admin right",
+                    NULL, NULL);
+        return;
+    }
+    if (g->reload_fn == NULL) {
+        reply_error(r, 501, "reload is not available", NULL, NULL);
+        return;
+    }
+    char out[8192];
+    int ok = g->reload_fn(g->reload_ctx, out, sizeof out) == 0;
+    zs_http_respond(r, ok ? 200 : 422, "application/json", out, strlen(out), NULL);
+}
+
 void zs_gateway_handle(struct zs_http_req *r, void *ctx)
 {
     struct zs_gateway_worker *w = ctx;
@@ -966,6 +1035,7 @@ void zs_gateway_handle(struct zs_http_req *r, void *ctx)
         reply_stopping(r);
         return;
     }
+    const struct gw_gen *gen = worker_gen(w);
     /* HEAD is GET without the body (the HTTP layer leaves it out). */
     int get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0,
         post_m = strcmp(r->method, "POST") == 0;
@@ -986,7 +1056,7 @@ void zs_gateway_handle(struct zs_http_req *r, void *ctx)
     if (ingest || path_prefix(r, "/flush/", &key)) {
         r->route = ingest ? ROUTE_INGEST : ROUTE_FLUSH;
         struct authn a = authenticate(w, r);
-        const struct gw_table *t = find_table(g, key.ptr, key.len);
+        const struct gw_table *t = find_table(gen, key.ptr, key.len);
         if (refused(w, r, &a)) {
             if (ingest)
                 gw_tally(w, t, TALLY_AUTH, 1);
@@ -1008,6 +1078,11 @@ void zs_gateway_handle(struct zs_http_req *r, void *ctx)
         }
         return;
     }
+    if (path_eq(r, "/admin/reload")) {
+        r->route = ROUTE_ADMIN;
+        handle_reload(w, r, post_m);
+        return;
+    }
     r->route = get_route(r);
     if (r->route != ROUTE_OTHER && !get) {
         reply_error(r, 405, "use GET or HEAD", NULL, "Allow: GET, HEAD\r\n");
@@ -1020,31 +1095,31 @@ void zs_gateway_handle(struct zs_http_req *r, void *ctx)
     struct authn a = {.who = AUTH_OFF};
     if (detail_route || path_eq(r, "/health")) {
         a = authenticate(w, r);
-        if (g->c->station.open_docs)
+        if (gen->c->station.open_docs)
             a.who = AUTH_OFF;
         if (detail_route && refused(w, r, &a))
             return;
     }
     if (path_prefix(r, "/health/", &key)) {
-        const struct gw_table *t = find_table(g, key.ptr, key.len);
+        const struct gw_table *t = find_table(gen, key.ptr, key.len);
         if (t == NULL)
             not_found_table(r, key.ptr, key.len);
         else
-            handle_health(g, r, t, 1);
+            handle_health(g, gen, r, t, 1);
         return;
     }
     switch (r->route) {
     case ROUTE_HEALTH: /* open to load balancers: the status only, unless the request may see
                           more */
-        handle_health(g, r, NULL, a.who == AUTH_OFF || a.who == AUTH_OK);
+        handle_health(g, gen, r, NULL, a.who == AUTH_OFF || a.who == AUTH_OK);
         break;
     case ROUTE_INFO:
-        handle_info(g, r);
+        handle_info(gen, r);
         break;
     case ROUTE_OPENAPI: {
         struct zs_buf b;
         zs_buf_init(&b, 16 << 20);
-        if (zs_api_openapi(g->c, &b) == ZS_OK)
+        if (zs_api_openapi(gen->c, &b) == ZS_OK)
             zs_http_respond(r, 200, "application/json", b.data, b.len, NULL);
         else
             reply_error(r, 500, "cannot build the OpenAPI document", NULL, NULL);
@@ -1057,7 +1132,7 @@ void zs_gateway_handle(struct zs_http_req *r, void *ctx)
         break;
     }
     case ROUTE_METRICS:
-        gw_handle_metrics(g, r);
+        gw_handle_metrics(g, gen, r);
         break;
     default:
         reply_error(r, 404, "Not Found", NULL, NULL);
@@ -1066,40 +1141,106 @@ void zs_gateway_handle(struct zs_http_req *r, void *ctx)
 
 /* ---------------------------------------------------------------- lifecycle */
 
+void gw_gen_ref(struct gw_gen *gen)
+{
+    atomic_fetch_add_explicit(&gen->refs, 1, memory_order_relaxed);
+}
+
+void gw_gen_unref(struct gw_gen *gen)
+{
+    if (gen == NULL || atomic_fetch_sub_explicit(&gen->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    for (size_t i = 0; i < gen->ntables; i++)
+        free(gen->tables[i].key_json);
+    free(gen->tables);
+    zs_config_destroy(gen->owned);
+    free(gen);
+}
+
+/* The counters' slot of a Delta table name (g->gen_mu held). */
+static size_t slot_of(struct zs_gateway *g, const char *table_name)
+{
+    for (size_t i = 0; i < g->nslots; i++)
+        if (strcmp(g->slot_names[i], table_name) == 0)
+            return i;
+    if (g->nslots == GW_SLOT_CHUNK * GW_SLOT_CHUNKS)
+        return g->nslots - 1; /* cannot happen: the spool has fewer tables */
+    g->slot_names[g->nslots] = zs_xstrdup(table_name);
+    return g->nslots++;
+}
+
+/* A generation for c (g->gen_mu held), with one reference: the caller's. */
+static struct gw_gen *gen_new(struct zs_gateway *g, const struct zs_config *c,
+                              struct zs_config *owned, struct zs_spool_table *const *tables,
+                              const int *variants)
+{
+    struct gw_gen *gen = zs_xcalloc(1, sizeof *gen);
+    atomic_init(&gen->refs, 1);
+    gen->no = atomic_load(&g->gen_no) + 1;
+    gen->c = c;
+    gen->owned = owned;
+    gen->ntables = c->ntables;
+    gen->tables = zs_xcalloc(c->ntables ? c->ntables : 1, sizeof *gen->tables);
+    for (size_t i = 0; i < c->ntables; i++) {
+        struct gw_table *t = &gen->tables[i];
+        t->cfg = &c->tables[i];
+        t->st = tables[i];
+        t->var = variants[i];
+        t->slot = slot_of(g, c->tables[i].table_name);
+        json_t *k = json_string(c->tables[i].key);
+        t->key_json = k ? json_dumps(k, JSON_ENCODE_ANY) : NULL;
+        json_decref(k);
+        if (t->key_json == NULL)
+            t->key_json = zs_xstrdup("\"\"");
+    }
+    return gen;
+}
+
 zs_rc zs_gateway_create(const struct zs_config *c, struct zs_spool *sp,
-                        struct zs_spool_table *const *tables, struct zs_gateway **out)
+                        struct zs_spool_table *const *tables, const int *variants,
+                        struct zs_gateway **out)
 {
     struct zs_gateway *g = zs_xcalloc(1, sizeof *g);
     pthread_mutex_init(&g->keys_mu, NULL);
     pthread_mutex_init(&g->workers_mu, NULL);
+    pthread_mutex_init(&g->gen_mu, NULL);
     g->c = c;
     g->sp = sp;
-    g->ntables = c->ntables;
-    g->tables = zs_xcalloc(c->ntables ? c->ntables : 1, sizeof *g->tables);
-    for (size_t i = 0; i < c->ntables; i++) {
-        g->tables[i].idx = i;
-        g->tables[i].cfg = &c->tables[i];
-        g->tables[i].st = tables[i];
-        json_t *k = json_string(c->tables[i].key);
-        g->tables[i].key_json = k ? json_dumps(k, JSON_ENCODE_ANY) : NULL;
-        json_decref(k);
-        if (g->tables[i].key_json == NULL)
-            g->tables[i].key_json = zs_xstrdup("\"\"");
-    }
+    g->gen = gen_new(g, c, NULL, tables, variants);
+    atomic_store(&g->gen_no, g->gen->no);
     *out = g;
     return ZS_OK;
+}
+
+void zs_gateway_reconfigure(struct zs_gateway *g, struct zs_config *c,
+                            struct zs_spool_table *const *tables, const int *variants)
+{
+    pthread_mutex_lock(&g->gen_mu);
+    struct gw_gen *old = g->gen;
+    g->gen = gen_new(g, c, c, tables, variants);
+    atomic_store_explicit(&g->gen_no, g->gen->no, memory_order_release);
+    pthread_mutex_unlock(&g->gen_mu);
+    gw_gen_unref(old); /* freed when the last worker and parked request let it go */
+}
+
+void zs_gateway_set_reload(struct zs_gateway *g, zs_gateway_reload_fn fn, void *ctx)
+{
+    g->reload_fn = fn;
+    g->reload_ctx = ctx;
 }
 
 void zs_gateway_destroy(struct zs_gateway *g)
 {
     if (g == NULL)
         return;
-    for (size_t i = 0; i < g->ntables; i++)
-        free(g->tables[i].key_json);
-    free(g->tables);
+    gw_gen_unref(g->gen);
+    for (size_t i = 0; i < g->nslots; i++)
+        free(g->slot_names[i]);
+    free(g->reload_summary);
     zs_keys_unref(g->keys);
     pthread_mutex_destroy(&g->keys_mu);
     pthread_mutex_destroy(&g->workers_mu);
+    pthread_mutex_destroy(&g->gen_mu);
     free(g);
 }
 
@@ -1115,7 +1256,6 @@ struct zs_gateway_worker *zs_gateway_worker_create(struct zs_gateway *g, zs_gate
         free(w);
         return NULL;
     }
-    w->m.tally = zs_xcalloc(g->ntables * TALLY_COUNT + 1, sizeof *w->m.tally);
     pthread_mutex_lock(&g->workers_mu);
     w->next_worker = g->workers;
     g->workers = w;
@@ -1138,7 +1278,9 @@ void zs_gateway_worker_destroy(struct zs_gateway_worker *w)
         }
     }
     pthread_mutex_unlock(&w->g->workers_mu);
-    free(w->m.tally);
+    for (size_t i = 0; i < GW_SLOT_CHUNKS; i++)
+        free(atomic_load(&w->m.tally[i]));
+    gw_gen_unref(w->gen);
     zs_transcoder_destroy(w->tc);
     zs_buf_release(&w->rec);
     zs_batch_release(&w->batch);

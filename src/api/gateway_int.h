@@ -48,20 +48,45 @@ extern const char *const gw_tally_names[TALLY_COUNT];
 #define GW_CODES 20
 extern const int gw_codes[GW_CODES - 1];
 
+/* Per-table counters live in slots: one per Delta table name for the whole run (a
+ * reload keeps a table's slot, a new name takes the next one). A worker's slots come in
+ * chunks it allocates itself when it first counts there. */
+#define GW_SLOT_CHUNK 64
+#define GW_SLOT_CHUNKS 64 /* GW_SLOT_CHUNK * GW_SLOT_CHUNKS >= ZS_SPOOL_MAX_TABLES */
+
 /* A worker's counters: written by its thread only (zs_counter_add), read by /metrics. */
 struct gw_metrics {
     atomic_ullong requests[ROUTE_COUNT][GW_CODES];
     atomic_ullong bytes_in[ROUTE_COUNT];
     struct zs_hist duration[ROUTE_COUNT];
-    atomic_ullong *tally; /* [table index * TALLY_COUNT + enum gw_tally] */
+    /* [slot % GW_SLOT_CHUNK * TALLY_COUNT + enum gw_tally] of chunk slot / GW_SLOT_CHUNK */
+    atomic_ullong *_Atomic tally[GW_SLOT_CHUNKS];
 };
 
 struct gw_table {
-    size_t idx; /* in zs_gateway.tables */
+    size_t slot; /* its counters' (struct gw_metrics) */
     const struct zs_table_cfg *cfg;
     struct zs_spool_table *st;
+    int var;        /* the spool variant of cfg's schema */
     char *key_json; /* cfg->key as a quoted JSON string, for the hot-path replies */
 };
+
+/*
+ * One configuration as the handlers see it; a reload makes a new one. Requests use the
+ * generation their worker held when they arrived; a parked request keeps its own
+ * reference. Freed (with its configuration, unless that is the first) at the last unref.
+ */
+struct gw_gen {
+    atomic_long refs;
+    unsigned no;
+    const struct zs_config *c;
+    struct zs_config *owned; /* c, when this generation frees it */
+    struct gw_table *tables;
+    size_t ntables;
+};
+
+void gw_gen_ref(struct gw_gen *gen);
+void gw_gen_unref(struct gw_gen *gen); /* NULL does nothing */
 
 enum park_kind { PARK_INGEST, PARK_FLUSH, PARK_BATCH };
 
@@ -73,6 +98,7 @@ struct parked {
     enum park_kind kind;
     bool wait;
     const struct gw_table *t;
+    struct gw_gen *gen; /* t's generation (a reference) */
     uint64_t seq;
     zs_rc rc;
     bool retryable;
@@ -94,6 +120,7 @@ struct zs_gateway_worker {
     void *post_ctx;
     struct zs_keys *keys; /* this worker's reference to the keys (NULL: no auth) */
     unsigned keys_gen;    /* ... as of this generation of the gateway's */
+    struct gw_gen *gen;   /* the configuration of the request being handled (a reference) */
     struct gw_metrics m;
     struct zs_gateway_worker *next_worker; /* the gateway's list (workers_mu) */
 };
@@ -106,10 +133,13 @@ struct fail_slot {
 };
 
 struct zs_gateway {
-    const struct zs_config *c;
+    const struct zs_config *c; /* the first configuration (what only a restart changes) */
     struct zs_spool *sp;
-    struct gw_table *tables;
-    size_t ntables;
+    pthread_mutex_t gen_mu; /* gen, slot_names */
+    struct gw_gen *gen;     /* the current configuration (the gateway's reference) */
+    atomic_uint gen_no;     /* gen->no, for the workers' one-load check */
+    char *slot_names[GW_SLOT_CHUNK * GW_SLOT_CHUNKS];
+    size_t nslots;
     atomic_long parked;
     atomic_int stopping;
     pthread_mutex_t keys_mu;    /* keys, keys_gen's changes, fails */
@@ -118,11 +148,14 @@ struct zs_gateway {
     atomic_int auth_on;         /* keys != NULL, for /health */
     atomic_ulong auth_failures; /* since the start */
     struct fail_slot fails[FAIL_SLOTS];
-    unsigned fail_next;            /* the slot a new address takes */
-    unsigned long reloads;         /* SIGHUP reloads tried (keys_mu) */
-    char reload_error[300];        /* the last one's error, or "" (keys_mu) */
-    unsigned long reload_failures; /* ... of which failed (keys_mu) */
-    pthread_mutex_t workers_mu;    /* workers */
+    unsigned fail_next;             /* the slot a new address takes */
+    unsigned long reloads;          /* SIGHUP reloads tried (keys_mu) */
+    char reload_error[300];         /* the last one's error, or "" (keys_mu) */
+    unsigned long reload_failures;  /* ... of which failed (keys_mu) */
+    char *reload_summary;           /* the last reload's JSON summary, or NULL (keys_mu) */
+    zs_gateway_reload_fn reload_fn; /* POST /admin/reload, or NULL */
+    void *reload_ctx;
+    pthread_mutex_t workers_mu; /* workers */
     struct zs_gateway_worker *workers;
     zs_gateway_metrics_fn metrics_fn; /* the runtime's families, or NULL */
     void *metrics_ctx;
@@ -132,7 +165,7 @@ struct zs_gateway {
 void gw_tally(struct zs_gateway_worker *w, const struct gw_table *t, enum gw_tally reason,
               size_t n);
 
-/* GET /metrics (metrics.c). */
-void gw_handle_metrics(struct zs_gateway *g, struct zs_http_req *r);
+/* GET /metrics (metrics.c), for the configuration gen. */
+void gw_handle_metrics(struct zs_gateway *g, const struct gw_gen *gen, struct zs_http_req *r);
 
 #endif

@@ -44,8 +44,17 @@ void zs_gateway_answered(void *ctx, const struct zs_http_req *req, int status, u
 
 void gw_tally(struct zs_gateway_worker *w, const struct gw_table *t, enum gw_tally reason, size_t n)
 {
-    if (w->m.tally != NULL && t != NULL && n > 0)
-        zs_counter_add(&w->m.tally[t->idx * TALLY_COUNT + reason], n);
+    if (t == NULL || n == 0)
+        return;
+    size_t chunk = t->slot / GW_SLOT_CHUNK;
+    atomic_ullong *c = atomic_load_explicit(&w->m.tally[chunk], memory_order_relaxed);
+    if (c == NULL) { /* the worker is the only writer of its chunks: no race to create one */
+        c = zs_calloc(GW_SLOT_CHUNK * TALLY_COUNT, sizeof *c);
+        if (c == NULL)
+            return;
+        atomic_store_explicit(&w->m.tally[chunk], c, memory_order_release);
+    }
+    zs_counter_add(&c[t->slot % GW_SLOT_CHUNK * TALLY_COUNT + reason], n);
 }
 
 void zs_gateway_set_metrics(struct zs_gateway *g, zs_gateway_metrics_fn fn, void *ctx)
@@ -61,10 +70,10 @@ struct sums {
     uint64_t requests[ROUTE_COUNT][GW_CODES];
     uint64_t bytes_in[ROUTE_COUNT];
     struct zs_hist_snap duration[ROUTE_COUNT];
-    uint64_t *tally; /* [table * TALLY_COUNT + reason] */
+    uint64_t *tally; /* [i * TALLY_COUNT + reason] for the generation's table i */
 };
 
-static void add_up(struct zs_gateway *g, struct sums *s)
+static void add_up(struct zs_gateway *g, const struct gw_gen *gen, struct sums *s)
 {
     pthread_mutex_lock(&g->workers_mu);
     for (struct zs_gateway_worker *w = g->workers; w != NULL; w = w->next_worker) {
@@ -75,8 +84,14 @@ static void add_up(struct zs_gateway *g, struct sums *s)
             s->bytes_in[r] += atomic_load_explicit(&w->m.bytes_in[r], memory_order_relaxed);
             zs_hist_add(&s->duration[r], &w->m.duration[r]);
         }
-        for (size_t i = 0; w->m.tally != NULL && i < g->ntables * TALLY_COUNT; i++)
-            s->tally[i] += atomic_load_explicit(&w->m.tally[i], memory_order_relaxed);
+        for (size_t i = 0; i < gen->ntables; i++) {
+            size_t slot = gen->tables[i].slot;
+            atomic_ullong *c =
+                atomic_load_explicit(&w->m.tally[slot / GW_SLOT_CHUNK], memory_order_acquire);
+            for (unsigned r = 0; c != NULL && r < TALLY_COUNT; r++)
+                s->tally[i * TALLY_COUNT + r] += atomic_load_explicit(
+                    &c[slot % GW_SLOT_CHUNK * TALLY_COUNT + r], memory_order_relaxed);
+        }
     }
     pthread_mutex_unlock(&g->workers_mu);
 }
@@ -125,16 +140,18 @@ static void http_families(struct zs_prom *p, const struct sums *s)
 #define PER_TABLE(name, type, help, expr)                                                          \
     do {                                                                                           \
         zs_prom_family(p, name, type, help);                                                       \
-        for (size_t i = 0; i < g->ntables; i++) {                                                  \
+        for (size_t i = 0; i < gen->ntables; i++) {                                                \
             const struct zs_spool_table_state *ss = &st[i];                                        \
             (void)ss;                                                                              \
-            l.v[0] = g->tables[i].cfg->table_name;                                                 \
+            if (dup[i])                                                                            \
+                continue;                                                                          \
+            l.v[0] = gen->tables[i].cfg->table_name;                                               \
             zs_prom_u64(p, name, &l, (uint64_t)(expr));                                            \
         }                                                                                          \
     } while (0)
 
-static void table_families(struct zs_gateway *g, struct zs_prom *p, const struct sums *s,
-                           const struct zs_spool_table_state *st)
+static void table_families(const struct gw_gen *gen, struct zs_prom *p, const struct sums *s,
+                           const struct zs_spool_table_state *st, const char *dup)
 {
     struct zs_prom_labels l = {.n = 1, .k = {"table"}};
     PER_TABLE("zerobus_station_records_accepted_total", "counter",
@@ -144,8 +161,10 @@ static void table_families(struct zs_gateway *g, struct zs_prom *p, const struct
                    "Records refused by table and reason (auth counts requests: their records "
                    "were not read).");
     struct zs_prom_labels rl = {.n = 2, .k = {"table", "reason"}};
-    for (size_t i = 0; i < g->ntables; i++) {
-        rl.v[0] = g->tables[i].cfg->table_name;
+    for (size_t i = 0; i < gen->ntables; i++) {
+        if (dup[i])
+            continue;
+        rl.v[0] = gen->tables[i].cfg->table_name;
         for (unsigned r = TALLY_ACCEPTED + 1; r < TALLY_COUNT; r++) {
             rl.v[1] = gw_tally_names[r];
             zs_prom_u64(p, "zerobus_station_records_rejected_total", &rl,
@@ -166,8 +185,10 @@ static void table_families(struct zs_gateway *g, struct zs_prom *p, const struct
               "Records Zerobus rejected for good (dead-lettered).", ss->up.failed);
     zs_prom_family(p, "zerobus_station_ack_latency_seconds", "histogram",
                    "Time from sending a batch of records on a stream to its acknowledgement.");
-    for (size_t i = 0; i < g->ntables; i++) {
-        l.v[0] = g->tables[i].cfg->table_name;
+    for (size_t i = 0; i < gen->ntables; i++) {
+        if (dup[i])
+            continue;
+        l.v[0] = gen->tables[i].cfg->table_name;
         zs_prom_hist(p, "zerobus_station_ack_latency_seconds", &l, &st[i].up.ack_latency);
     }
     PER_TABLE("zerobus_station_stream_opens_total", "counter", "Zerobus streams opened.",
@@ -190,9 +211,11 @@ static void table_families(struct zs_gateway *g, struct zs_prom *p, const struct
         "Stream failures that failed their records for good, by table and gRPC status."};
     for (int f = 0; f < 2; f++) {
         zs_prom_family(p, err_names[f], "counter", err_help[f]);
-        for (size_t i = 0; i < g->ntables; i++) {
+        for (size_t i = 0; i < gen->ntables; i++) {
+            if (dup[i])
+                continue;
             rl.k[1] = "code";
-            rl.v[0] = g->tables[i].cfg->table_name;
+            rl.v[0] = gen->tables[i].cfg->table_name;
             for (int c = 0; c < ZS_GRPC_CODES; c++) {
                 uint64_t v = f ? st[i].up.fatal[c] : st[i].up.errors[c];
                 if (v == 0)
@@ -208,8 +231,10 @@ static void table_families(struct zs_gateway *g, struct zs_prom *p, const struct
               ss->segments);
     zs_prom_family(p, "zerobus_station_spool_oldest_pending_seconds", "gauge",
                    "Age of the oldest record not yet acknowledged.");
-    for (size_t i = 0; i < g->ntables; i++) {
-        l.v[0] = g->tables[i].cfg->table_name;
+    for (size_t i = 0; i < gen->ntables; i++) {
+        if (dup[i])
+            continue;
+        l.v[0] = gen->tables[i].cfg->table_name;
         zs_prom_f64(p, "zerobus_station_spool_oldest_pending_seconds", &l,
                     (double)st[i].oldest_pending_ms / 1000.0);
     }
@@ -247,25 +272,29 @@ static void station_families(struct zs_gateway *g, struct zs_prom *p)
     zs_prom_u64(p, "zerobus_station_requests_waiting", NULL, parked > 0 ? (uint64_t)parked : 0);
 }
 
-void gw_handle_metrics(struct zs_gateway *g, struct zs_http_req *r)
+void gw_handle_metrics(struct zs_gateway *g, const struct gw_gen *gen, struct zs_http_req *r)
 {
     struct sums *s = zs_calloc(1, sizeof *s);
-    uint64_t *tally = zs_calloc(g->ntables * TALLY_COUNT + 1, sizeof *tally);
-    struct zs_spool_table_state *st = zs_calloc(g->ntables + 1, sizeof *st);
+    uint64_t *tally = zs_calloc(gen->ntables * TALLY_COUNT + 1, sizeof *tally);
+    struct zs_spool_table_state *st = zs_calloc(gen->ntables + 1, sizeof *st);
+    char *dup = zs_calloc(gen->ntables + 1, 1); /* a second key of the same Delta table */
     struct zs_buf b;
     zs_buf_init(&b, 64u << 20);
     zs_rc rc = ZS_ENOMEM;
-    if (s != NULL && tally != NULL && st != NULL) {
+    if (s != NULL && tally != NULL && st != NULL && dup != NULL) {
         s->tally = tally;
-        add_up(g, s);
-        for (size_t i = 0; i < g->ntables; i++)
-            zs_spool_table_state(g->tables[i].st, &st[i]);
+        add_up(g, gen, s);
+        for (size_t i = 0; i < gen->ntables; i++) {
+            for (size_t j = 0; j < i && !dup[i]; j++)
+                dup[i] = gen->tables[j].slot == gen->tables[i].slot;
+            zs_spool_table_state(gen->tables[i].st, &st[i]);
+        }
         struct zs_prom p;
         zs_prom_begin(&p, &b);
         if (g->metrics_fn != NULL)
             g->metrics_fn(g->metrics_ctx, &p);
         http_families(&p, s);
-        table_families(g, &p, s, st);
+        table_families(gen, &p, s, st, dup);
         station_families(g, &p);
         rc = zs_prom_end(&p);
     }
@@ -280,4 +309,5 @@ void gw_handle_metrics(struct zs_gateway *g, struct zs_http_req *r)
     free(s);
     free(tally);
     free(st);
+    free(dup);
 }

@@ -30,12 +30,33 @@ struct zs_gateway_worker;
 typedef void (*zs_gateway_post_fn)(void *post_ctx, struct zs_handoff_node *parked);
 
 /*
- * Handlers for c's tables; tables[i] is the spool table of c->tables[i] (borrowed, as are
- * c and sp: they outlive the gateway). Returns ZS_OK or ZS_ENOMEM. Thread: main.
+ * Handlers for c's tables; tables[i] is the spool table of c->tables[i] and variants[i]
+ * the spool variant of its schema (borrowed, as are c and sp: they outlive the gateway).
+ * Returns ZS_OK or ZS_ENOMEM. Thread: main.
  */
 ZS_MUST_CHECK zs_rc zs_gateway_create(const struct zs_config *c, struct zs_spool *sp,
-                                      struct zs_spool_table *const *tables,
+                                      struct zs_spool_table *const *tables, const int *variants,
                                       struct zs_gateway **out);
+
+/*
+ * Serve c from now on (a reload): tables and variants as for zs_gateway_create. The
+ * gateway owns c and frees it once no request uses it. Workers take the new configuration
+ * at their next request; requests already in progress finish with the one they began with.
+ * Tables c no longer has answer 404 (the spool goes on delivering what they hold). Thread:
+ * any, one reload at a time.
+ */
+void zs_gateway_reconfigure(struct zs_gateway *g, struct zs_config *c,
+                            struct zs_spool_table *const *tables, const int *variants);
+
+/*
+ * POST /admin/reload (a key with the admin right, or a loopback client without keys):
+ * fn re-reads the configuration and applies it as SIGHUP does, writes a JSON object (the
+ * summary, or {"error": ...}) of at most cap bytes to out, and returns 0 when the new
+ * configuration runs, -1 when it was refused. fn runs on the requesting worker's thread;
+ * the runtime serializes reloads. Set before serving; NULL: the route answers 501.
+ */
+typedef int (*zs_gateway_reload_fn)(void *ctx, char *out, size_t cap);
+void zs_gateway_set_reload(struct zs_gateway *g, zs_gateway_reload_fn fn, void *ctx);
 void zs_gateway_destroy(struct zs_gateway *g); /* NULL does nothing */
 
 /* Per-worker handler state (transcoder, buffers). NULL on ENOMEM. Thread: main. */
@@ -62,9 +83,10 @@ size_t zs_gateway_error_body(struct zs_slice path, int status, const char *why, 
 struct zs_keys;
 void zs_gateway_set_keys(struct zs_gateway *g, struct zs_keys *ks);
 
-/* A reload (SIGHUP) was tried: error NULL if it worked, else why not (no secret in it);
- * /health shows the count and the last error. Thread: any. */
-void zs_gateway_reload_result(struct zs_gateway *g, const char *error);
+/* A reload (SIGHUP, /admin/reload) was tried: error NULL if it worked, else why not (no
+ * secret in it); summary: a JSON object of what changed, or NULL. /health shows the count,
+ * the last error and the last summary; /metrics the counts. Thread: any. */
+void zs_gateway_reload_result(struct zs_gateway *g, const char *error, const char *summary);
 
 /*
  * /metrics: the gateway writes its families (HTTP, records, spool and streams per table,

@@ -510,8 +510,9 @@ static int start_local(const struct zs_config *c, const char *dir, struct local_
         dup2(pipefd[1], STDOUT_FILENO);
         close(pipefd[0]);
         close(pipefd[1]);
-        execl(emu, emu, "--catalog", catalog, "--data", data, "--host", "127.0.0.1", "--port", "0",
-              "--http-port", "0", "--log-level", "warn", (char *)NULL);
+        /* --auto-create: tables a reload adds are accepted too */
+        execl(emu, emu, "--catalog", catalog, "--auto-create", "--data", data, "--host",
+              "127.0.0.1", "--port", "0", "--http-port", "0", "--log-level", "warn", (char *)NULL);
         fprintf(stderr, "zerobus-station: cannot run %s: %s\n", emu, strerror(errno));
         _exit(127);
     }
@@ -612,6 +613,35 @@ static void resolve_spool_dir(const struct zs_config *c, const char *flag, const
         zs_config_path(c, "spool", out, cap);
 }
 
+/* Point c at the local emulator l (--local): its endpoints and its client. */
+static void use_local(struct zs_config *c, const struct local_emu *l)
+{
+    c->server_endpoint = l->endpoint;
+    c->workspace_url = l->workspace_url;
+    c->workspace_id = "local";
+    free(c->client_id);
+    zs_free_secret(c->client_secret);
+    c->client_id = strdup(l->client_id);
+    c->client_secret = strdup(l->client_secret);
+}
+
+struct reload_ctx {
+    const struct zs_cli *a;
+    const struct local_emu *l; /* --local, or NULL */
+};
+
+/* zs_serve_opts.load: the same files as at start, and the same --local endpoints. */
+static struct zs_config *reload_load(void *ctx, struct zs_err *err)
+{
+    const struct reload_ctx *r = ctx;
+    struct zs_config *c = NULL;
+    if (zs_config_load(r->a->config, r->a->env_file, &c, err) != ZS_OK)
+        return NULL;
+    if (r->l != NULL)
+        use_local(c, r->l);
+    return c;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     struct zs_cli a = {.port = 8000, .shutdown_ms = 10000, .log_level = -1};
@@ -650,16 +680,13 @@ static int cmd_serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     struct local_emu l = {0};
     int rc = 1;
+    struct reload_ctx rctx = {.a = &a, .l = local != NULL ? &l : NULL};
+    o.load = reload_load;
+    o.load_ctx = &rctx;
     if (local != NULL) {
         if (start_local(c, local, &l) != 0)
             goto out;
-        c->server_endpoint = l.endpoint;
-        c->workspace_url = l.workspace_url;
-        c->workspace_id = "local";
-        free(c->client_id);
-        zs_free_secret(c->client_secret);
-        c->client_id = strdup(l.client_id);
-        c->client_secret = strdup(l.client_secret);
+        use_local(c, &l);
     }
     if (c->client_id == NULL || c->client_secret == NULL)
         zs_log(ZS_LOG_WARN, "app",

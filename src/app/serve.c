@@ -4,6 +4,7 @@
  * hand-off queue and uv_async_send. main takes the signals with sigwait and runs the
  * shutdown sequence. Thread: zs_serve_run on main; workers on their own threads.
  */
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -50,7 +51,10 @@ struct serve {
     const struct zs_serve_opts *o;
     struct zs_zb *zb;
     struct zs_spool *sp;
-    struct zs_spool_table **tables;
+    struct zs_spool_table **tables; /* of cur's tables, in order */
+    int *vars;                      /* ... and their spool variants */
+    const struct zs_config *cur;    /* the configuration running now (reload_mu) */
+    pthread_mutex_t reload_mu;      /* one reload at a time (SIGHUP, /admin/reload) */
     struct zs_gateway *gw;
     struct worker *w;
     unsigned nw;
@@ -217,11 +221,11 @@ static void wait_parked(struct serve *s, long long until)
 
 /* ---------------------------------------------------------------- ingest keys */
 
-/* (Re)load the ingest keys into the gateway; on error the keys in force stay. */
-static zs_rc load_keys(struct serve *s, struct zs_err *err)
+/* Load c's ingest keys into the gateway; on error the keys in force stay. */
+static zs_rc load_keys(struct serve *s, const struct zs_config *c, struct zs_err *err)
 {
     struct zs_keys *ks = NULL;
-    zs_rc rc = zs_access_load(s->c, &ks, err);
+    zs_rc rc = zs_access_load(c, &ks, err);
     if (rc != ZS_OK)
         return rc;
     zs_gateway_set_keys(s->gw, ks);
@@ -259,35 +263,137 @@ static zs_rc open_listeners(struct serve *s, struct zs_err *err)
     return zs_tls_create(&f, &s->tls, err);
 }
 
-/* SIGHUP: the keys file and the TLS certificate again (the rest of the configuration needs
- * a restart). Each keeps what it had when its files are wrong. */
-static void reload(struct serve *s)
+/* The descriptor of a table's schema (for a JSON table too: it tells schemas apart). */
+static zs_rc table_descriptor(const struct zs_table_cfg *t, struct zs_buf *d)
 {
+    zs_buf_init(d, 1 << 24);
+    return zs_schema_descriptor(t->schema, d);
+}
+
+/* The running table of key in s->cur, or -1. */
+static long cur_table(const struct serve *s, const char *key)
+{
+    for (size_t i = 0; i < s->cur->ntables; i++)
+        if (strcmp(s->cur->tables[i].key, key) == 0)
+            return (long)i;
+    return -1;
+}
+
+/*
+ * A reload (SIGHUP, POST /admin/reload): the configuration, .env, the keys file and the TLS
+ * certificate again. Unchanged tables keep their spool table and variant (their streams
+ * stay open); added and changed ones are registered with the spool (a changed schema is a
+ * new variant: records accepted before keep theirs); removed ones stop accepting and
+ * drain. Options a reload cannot apply are listed as needing a restart. Anything that
+ * fails refuses the reload whole: the running configuration stays. Writes a JSON object
+ * (the summary, or {"error"}) to out. Returns 0 or -1. Thread: main or a worker.
+ */
+static int reload_config(struct serve *s, char *out, size_t cap)
+{
+    pthread_mutex_lock(&s->reload_mu);
     struct zs_err err;
-    char msg[600];
     zs_err_clear(&err);
-    if (s->tls != NULL) {
-        if (zs_tls_reload(s->tls, &err) == ZS_OK) {
-            zs_log(ZS_LOG_INFO, "tls", "msg=\"SIGHUP: certificate reloaded\"");
-        } else {
-            zs_err_format(&err, msg, sizeof msg);
-            zs_log(ZS_LOG_ERROR, "tls",
-                   "msg=\"SIGHUP: the certificate was not reloaded, the old one stays\" "
-                   "error=\"%s\"",
-                   msg);
-            zs_gateway_reload_result(s->gw, msg);
-            return;
+    char msg[700] = "";
+    struct zs_config *nc = s->o->load ? s->o->load(s->o->load_ctx, &err) : NULL;
+    if (s->o->load == NULL)
+        zs_err_set(&err, ZS_ESTATE, NULL, "this station cannot re-read its configuration");
+    size_t n = nc ? nc->ntables : 0;
+    struct zs_spool_table **nt = zs_xcalloc(n + 1, sizeof *nt);
+    int *nv = zs_xcalloc(n + 1, sizeof *nv);
+    json_t *added = json_array(), *changed = json_array(), *removed = json_array();
+    size_t unchanged = 0;
+    zs_rc rc = nc ? ZS_OK : err.code;
+    for (size_t i = 0; i < n && rc == ZS_OK; i++) {
+        const struct zs_table_cfg *t = &nc->tables[i];
+        long j = cur_table(s, t->key);
+        struct zs_buf d, od;
+        rc = table_descriptor(t, &d);
+        zs_buf_init(&od, 1);
+        if (rc == ZS_OK && j >= 0)
+            rc = table_descriptor(&s->cur->tables[j], &od);
+        const struct zs_table_cfg *o = j >= 0 ? &s->cur->tables[j] : NULL;
+        if (rc == ZS_OK && o != NULL && strcmp(o->table_name, t->table_name) == 0 &&
+            o->record_type == t->record_type && o->unknown_fields == t->unknown_fields &&
+            d.len == od.len && memcmp(d.data, od.data, d.len) == 0) {
+            nt[i] = s->tables[j];
+            nv[i] = s->vars[j];
+            unchanged++;
+        } else if (rc == ZS_OK) {
+            int proto = t->record_type == ZS_RECORD_PROTO;
+            rc =
+                zs_spool_table_add(s->sp, t->table_name, (int)t->record_type, proto ? d.data : NULL,
+                                   proto ? d.len : 0, s->o->eager, &nt[i], &nv[i], &err);
+            json_array_append_new(o ? changed : added, json_string(t->key));
         }
-        zs_err_clear(&err);
+        zs_buf_release(&d);
+        zs_buf_release(&od);
+        if (rc != ZS_OK && err.msg[0] == '\0')
+            zs_err_set(&err, rc, NULL, "table %s: cannot read its schema", t->key);
     }
-    if (load_keys(s, &err) == ZS_OK) {
-        zs_gateway_reload_result(s->gw, NULL);
-        return;
+    for (size_t j = 0; nc != NULL && j < s->cur->ntables; j++) {
+        int kept = 0;
+        for (size_t i = 0; i < n && !kept; i++)
+            kept = strcmp(nc->tables[i].key, s->cur->tables[j].key) == 0;
+        if (!kept)
+            json_array_append_new(removed, json_string(s->cur->tables[j].key));
     }
-    zs_err_format(&err, msg, sizeof msg);
-    zs_log(ZS_LOG_ERROR, "auth",
-           "msg=\"SIGHUP: the keys were not reloaded, the old ones stay\" error=\"%s\"", msg);
-    zs_gateway_reload_result(s->gw, msg);
+    /* The keys and the certificate: checked before anything is switched. */
+    if (rc == ZS_OK && s->tls != NULL)
+        rc = zs_tls_reload(s->tls, &err);
+    if (rc == ZS_OK)
+        rc = load_keys(s, nc, &err);
+    char restart[1024] = "";
+    if (rc == ZS_OK)
+        zs_config_restart_needed(s->cur, nc, restart, sizeof restart);
+    json_t *j = NULL;
+    if (rc != ZS_OK) {
+        zs_err_format(&err, msg, sizeof msg);
+        zs_log(ZS_LOG_ERROR, "app",
+               "msg=\"reload refused: the running configuration stays\" error=\"%s\"", msg);
+        zs_gateway_reload_result(s->gw, msg, NULL);
+        zs_config_destroy(nc);
+        free(nt);
+        free(nv);
+        json_decref(added);
+        json_decref(changed);
+        json_decref(removed);
+        j = json_pack("{s:s, s:s}", "status", "refused", "error", msg);
+    } else {
+        json_t *rn = json_array();
+        for (char *p = restart, *e; *p; p = *e ? e + 1 : e) {
+            e = strchr(p, ',');
+            if (e == NULL)
+                e = p + strlen(p);
+            json_array_append_new(rn, json_stringn(p, (size_t)(e - p)));
+        }
+        j = json_pack("{s:s, s:o, s:o, s:o, s:I, s:o}", "status", "reloaded", "added", added,
+                      "changed", changed, "removed", removed, "unchanged", (json_int_t)unchanged,
+                      "restart_needed", rn);
+        char *sum = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        zs_gateway_reconfigure(s->gw, nc, nt, nv); /* the gateway owns nc from now on */
+        free(s->tables);
+        free(s->vars);
+        s->tables = nt;
+        s->vars = nv;
+        s->cur = nc;
+        zs_gateway_reload_result(s->gw, NULL, sum);
+        zs_log(ZS_LOG_INFO, "app", "msg=\"reloaded\" summary=%s", sum ? sum : "{}");
+        if (restart[0])
+            zs_log(ZS_LOG_WARN, "app",
+                   "msg=\"reload: these changes wait for a restart\" options=\"%s\"", restart);
+        free(sum);
+    }
+    size_t w = json_dumpb(j, out, cap > 0 ? cap - 1 : 0, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    out[w < cap ? w : 0] = '\0';
+    json_decref(j);
+    pthread_mutex_unlock(&s->reload_mu);
+    return rc == ZS_OK ? 0 : -1;
+}
+
+/* The zs_gateway_reload_fn of POST /admin/reload. */
+static int admin_reload(void *ctx, char *out, size_t cap)
+{
+    return reload_config(ctx, out, cap);
 }
 
 /*
@@ -330,7 +436,8 @@ static void wait_signals(struct serve *s, const sigset_t *sigs, unsigned started
         if (sig == SIGHUP) {
             zs_log(ZS_LOG_INFO, "app", "msg=\"SIGHUP: reloading\"");
             zs_notify_reloading();
-            reload(s);
+            char out[8192];
+            (void)reload_config(s, out, sizeof out);
             zs_notify_ready("serving");
             continue;
         }
@@ -368,6 +475,8 @@ static zs_rc open_delivery(struct serve *s, struct zs_err *err)
     if ((rc = zs_spool_open(&spo, &s->sp, err)) != ZS_OK)
         return rc;
     s->tables = zs_xcalloc(c->ntables ? c->ntables : 1, sizeof *s->tables);
+    s->vars = zs_xcalloc(c->ntables ? c->ntables : 1, sizeof *s->vars);
+    s->cur = c;
     for (size_t i = 0; i < c->ntables && rc == ZS_OK; i++) {
         struct zs_buf d;
         zs_buf_init(&d, 1 << 24);
@@ -375,16 +484,17 @@ static zs_rc open_delivery(struct serve *s, struct zs_err *err)
             rc = zs_schema_descriptor(c->tables[i].schema, &d);
         if (rc == ZS_OK)
             rc = zs_spool_table_add(s->sp, c->tables[i].table_name, (int)c->tables[i].record_type,
-                                    d.data, d.len, s->o->eager, &s->tables[i], err);
+                                    d.data, d.len, s->o->eager, &s->tables[i], &s->vars[i], err);
         zs_buf_release(&d);
     }
     if (rc == ZS_OK)
         rc = zs_spool_start(s->sp, err);
     if (rc == ZS_OK)
-        rc = zs_gateway_create(c, s->sp, s->tables, &s->gw);
+        rc = zs_gateway_create(c, s->sp, s->tables, s->vars, &s->gw);
     if (rc == ZS_OK) {
         zs_gateway_set_metrics(s->gw, runtime_metrics, s);
-        rc = load_keys(s, err);
+        zs_gateway_set_reload(s->gw, admin_reload, s);
+        rc = load_keys(s, c, err);
     }
     return rc;
 }
@@ -430,6 +540,7 @@ zs_rc zs_serve_run(const struct zs_config *c, const struct zs_serve_opts *o, uin
                    struct zs_err *err)
 {
     struct serve s = {.c = c, .o = o, .start_wall_ms = zs_wall_ms()};
+    pthread_mutex_init(&s.reload_mu, NULL);
     *out_lost = 0;
     zs_rc rc = open_listeners(&s, err);
     if (rc == ZS_OK)
@@ -500,6 +611,8 @@ zs_rc zs_serve_run(const struct zs_config *c, const struct zs_serve_opts *o, uin
     zs_tls_destroy(s.tls);
     zs_gateway_destroy(s.gw);
     free(s.tables);
+    free(s.vars);
+    pthread_mutex_destroy(&s.reload_mu);
     if (*out_lost > 0)
         zs_log(ZS_LOG_ERROR, "app",
                "msg=\"stopped; records were given up or dead-lettered\" "

@@ -35,12 +35,16 @@ struct zs_serve_opts {
     /* after every worker listens: the listeners and their bound ports */
     void (*on_ready)(const struct zs_listen *l, const uint16_t *ports, unsigned n, void *ctx);
     void *ready_ctx;
+    /* A reload's new configuration (the same files and flags as at start), or NULL with
+     * err set; the runtime owns what it returns. NULL: reloads re-read nothing. */
+    struct zs_config *(*load)(void *ctx, struct zs_err *err);
+    void *load_ctx;
 };
 
 /*
- * Serve until SIGTERM/SIGINT (SIGHUP re-reads the ingest keys), then stop accepting, answer
- * what is in flight, and stop within shutdown_ms (disk mode: unacknowledged records stay
- * spooled). Returns ZS_OK and *out_lost: records given up or dead-lettered during the
+ * Serve until SIGTERM/SIGINT (SIGHUP reloads: the configuration, keys and certificate), then stop
+ * accepting, answer what is in flight, and stop within shutdown_ms (disk mode: unacknowledged
+ * records stay spooled). Returns ZS_OK and *out_lost: records given up or dead-lettered during the
  * run (a non-zero exit status). Errors at start (spool, bind, client) return their code
  * with err set.
  */

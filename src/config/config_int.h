@@ -25,7 +25,10 @@ struct zs_opt {
     size_t offset; /* of the int64_t (ZS_OPT_PATH: const char *) field it fills */
     const char *const *enum_values;
     const char *desc;
+    int live; /* ZS_OPT_LIVE: a reload applies it; else it waits for a restart */
 };
+#define ZS_OPT_LIVE 1
+#define ZS_OPT_RESTART 0
 
 struct zs_opt_section {
     const char *name;  /* "station", "tables.<key>" */

@@ -26,122 +26,148 @@ const struct zs_opt zs_station_opts_table[] = {
      "What a 202 promises. `disk`: the record is in the spool, covered by a completed "
      "fdatasync (or written, with `spool_sync: interval`), and is delivered after a crash or "
      "restart. `memory`: queued in memory only, lost if the process dies (the original "
-     "service's behaviour). docs/SPOOL.md."},
+     "service's behaviour). docs/SPOOL.md.",
+     ZS_OPT_RESTART},
     {"spool_dir", ZS_OPT_PATH, "", 0, 0, STATION_OFF(spool_dir), NULL,
      "Spool directory (created, locked). Default: `spool/` beside the configuration file; "
      "with `--local DIR`: `DIR/spool`; `--spool-dir` wins. Memory mode keeps dead letters "
-     "there."},
+     "there.",
+     ZS_OPT_RESTART},
     {"spool_sync", ZS_OPT_ENUM, "commit", 0, 1, STATION_OFF(spool_sync), spool_sync_values,
      "`commit`: a 202 waits for the fdatasync that covers its record (one sync per group of "
      "records, whatever their connection); survives a power cut. `interval`: a 202 after "
      "write(2), a sync every `spool_sync_interval_ms`; survives a crash of the process, not "
-     "of the host."},
+     "of the host.",
+     ZS_OPT_RESTART},
     {"spool_sync_interval_ms", ZS_OPT_MS, "100ms", 1, 60000, STATION_OFF(spool_sync_interval_ms),
-     NULL, "Sync period with `spool_sync: interval`."},
+     NULL, "Sync period with `spool_sync: interval`.", ZS_OPT_RESTART},
     {"spool_segment_bytes", ZS_OPT_SIZE, "64MiB", 64 * 1024, (int64_t)1 << 30,
      STATION_OFF(spool_segment_bytes), NULL,
      "A segment file is closed once it reaches this size; fully acknowledged segments are "
-     "deleted."},
+     "deleted.",
+     ZS_OPT_RESTART},
     {"spool_max_bytes", ZS_OPT_SIZE, "1GiB", 1024 * 1024, (int64_t)1 << 40,
      STATION_OFF(spool_max_bytes), NULL,
      "Spool bytes per table (segments and records waiting to be written); beyond it ingest "
-     "answers 503: Zerobus is behind."},
+     "answers 503: Zerobus is behind.",
+     ZS_OPT_RESTART},
     {"spool_max_pending_bytes", ZS_OPT_SIZE, "64MiB", 64 * 1024, (int64_t)4 << 30,
      STATION_OFF(spool_max_pending_bytes), NULL,
      "Bytes per table accepted but not yet written by the spool thread; beyond it ingest "
-     "answers 429: the clients are faster than the disk."},
+     "answers 429: the clients are faster than the disk.",
+     ZS_OPT_RESTART},
     {"wait_timeout_ms", ZS_OPT_MS, "60s", 100, 3600000, STATION_OFF(wait_timeout_ms), NULL,
      "Longest a `wait_for_ack=true` request waits for its acknowledgement (then 504; the "
-     "record stays queued). While Zerobus is failing such requests get 503 at once."},
+     "record stays queued). While Zerobus is failing such requests get 503 at once.",
+     ZS_OPT_RESTART},
     {"unknown_fields", ZS_OPT_ENUM, "reject", 0, 1, STATION_OFF(unknown_fields),
      unknown_fields_values,
      "What a JSON key that is not a column gets: `reject` (400 naming the key) or `ignore` "
-     "(skipped). Tables may override it."},
+     "(skipped). Tables may override it.",
+     ZS_OPT_LIVE},
     {"max_json_depth", ZS_OPT_INT, "64", 1, 256, STATION_OFF(max_json_depth), NULL,
      "Deepest nesting of objects and arrays accepted in one record, VARIANT values "
-     "included."},
+     "included.",
+     ZS_OPT_RESTART},
     {"max_record_bytes", ZS_OPT_SIZE, "1MiB", 64, 10 * 1024 * 1024 - 64 * 1024,
      STATION_OFF(max_record_bytes), NULL,
      "Largest encoded (protobuf) record. The ceiling is Zerobus' 10 MiB message limit less "
-     "64 KiB of envelope."},
+     "64 KiB of envelope.",
+     ZS_OPT_RESTART},
     {"streams_per_table", ZS_OPT_INT, "1", 1, 64, STATION_OFF(streams_per_table), NULL,
      "Zerobus streams per table; records are spread across them, so one table can exceed "
-     "one stream's quota."},
+     "one stream's quota.",
+     ZS_OPT_RESTART},
     {"linger_ms", ZS_OPT_MS, "5ms", 0, 1000, STATION_OFF(linger_ms), NULL,
      "How long a partial batch of asynchronous records waits for more before it is sent; "
-     "a wait_for_ack record ends the wait (its caller is waiting)."},
+     "a wait_for_ack record ends the wait (its caller is waiting).",
+     ZS_OPT_RESTART},
     {"max_batch_records", ZS_OPT_INT, "1000", 1, 100000, STATION_OFF(max_batch_records), NULL,
-     "Records per ingest_record_batch message."},
+     "Records per ingest_record_batch message.", ZS_OPT_RESTART},
     {"max_batch_bytes", ZS_OPT_SIZE, "10176KiB", 1024, 10 * 1024 * 1024 - 64 * 1024,
      STATION_OFF(max_batch_bytes), NULL,
-     "Bytes per batch message; the ceiling keeps 64 KiB under Zerobus' 10 MiB limit."},
+     "Bytes per batch message; the ceiling keeps 64 KiB under Zerobus' 10 MiB limit.",
+     ZS_OPT_RESTART},
     {"max_inflight_records", ZS_OPT_INT, "1000000", 1, 100000000, STATION_OFF(max_inflight_records),
-     NULL, "Records per table queued or awaiting their ack; beyond it ingest answers 429."},
+     NULL, "Records per table queued or awaiting their ack; beyond it ingest answers 429.",
+     ZS_OPT_RESTART},
     {"max_inflight_bytes", ZS_OPT_SIZE, "256MiB", 1024 * 1024, (int64_t)64 << 30,
      STATION_OFF(max_inflight_bytes), NULL,
-     "Bytes per table queued or awaiting their ack; beyond it ingest answers 429."},
+     "Bytes per table queued or awaiting their ack; beyond it ingest answers 429.", ZS_OPT_RESTART},
     {"recovery_timeout_ms", ZS_OPT_MS, "15s", 100, 600000, STATION_OFF(recovery_timeout_ms), NULL,
-     "Limit for one stream-open attempt (token, call, create_stream response)."},
+     "Limit for one stream-open attempt (token, call, create_stream response).", ZS_OPT_RESTART},
     {"recovery_backoff_ms", ZS_OPT_MS, "2s", 0, 600000, STATION_OFF(recovery_backoff_ms), NULL,
-     "Wait between stream-open attempts after the first retry."},
+     "Wait between stream-open attempts after the first retry.", ZS_OPT_RESTART},
     {"recovery_retries", ZS_OPT_INT, "4", 0, 1000, STATION_OFF(recovery_retries), NULL,
      "Attempts after the first at `recovery_backoff_ms` (protocol: 1 + 4). After them the "
      "table is failing (503 for new records, waiting requests answered 503) and the backoff "
-     "doubles up to `recovery_backoff_max_ms`; accepted records are never given up."},
+     "doubles up to `recovery_backoff_max_ms`; accepted records are never given up.",
+     ZS_OPT_RESTART},
     {"recovery_backoff_max_ms", ZS_OPT_MS, "30s", 100, 3600000,
      STATION_OFF(recovery_backoff_max_ms), NULL,
-     "Ceiling of the growing backoff once the retry budget is spent."},
+     "Ceiling of the growing backoff once the retry budget is spent.", ZS_OPT_RESTART},
     {"ack_timeout_ms", ZS_OPT_MS, "60s", 100, 3600000, STATION_OFF(ack_timeout_ms), NULL,
-     "A stream with requests in flight and no server message for this long is reopened."},
+     "A stream with requests in flight and no server message for this long is reopened.",
+     ZS_OPT_RESTART},
     {"flush_timeout_ms", ZS_OPT_MS, "300s", 100, 86400000, STATION_OFF(flush_timeout_ms), NULL,
-     "Default limit for a flush."},
+     "Default limit for a flush.", ZS_OPT_LIVE},
     {"max_body_bytes", ZS_OPT_SIZE, "10MiB", 1024, (int64_t)1 << 30, STATION_OFF(max_body_bytes),
      NULL,
      "Largest request body (413 beyond it; with Content-Length it is refused before it is "
-     "read)."},
+     "read).",
+     ZS_OPT_RESTART},
     {"max_request_records", ZS_OPT_INT, "100000", 1, 10000000, STATION_OFF(max_request_records),
      NULL,
      "Records in one batch request (a JSON array or NDJSON body); beyond it the request is "
-     "answered 413."},
+     "answered 413.",
+     ZS_OPT_LIVE},
     {"max_batch_errors", ZS_OPT_INT, "100", 1, 100000, STATION_OFF(max_batch_errors), NULL,
      "Rejected records listed (index, field, reason) in the answer to a batch; the total "
-     "count is always given."},
+     "count is always given.",
+     ZS_OPT_LIVE},
     {"auth", ZS_OPT_ENUM, "auto", 0, 2, STATION_OFF(auth), auth_values,
      "Ingest authentication. `keys`: every ingest, flush, detailed health and OpenAPI request "
      "needs an API key (`Authorization: Bearer KEY` or `X-API-Key: KEY`) with rights on the "
      "table. `none`: anyone who reaches the port may write (logged as a warning when "
      "listening beyond loopback). `auto`: `keys` once any key is configured (`auth` section or "
-     "`keys_file`), else `none`."},
+     "`keys_file`), else `none`.",
+     ZS_OPT_LIVE},
     {"keys_file", ZS_OPT_PATH, "", 0, 0, STATION_OFF(keys_file), NULL,
      "A keys document (`{\"keys\": [...]}`, as the `auth` section), relative to the "
      "configuration file; re-read on SIGHUP, so keys rotate without touching the tables. "
-     "`zerobus-station keys` writes it."},
+     "`zerobus-station keys` writes it.",
+     ZS_OPT_LIVE},
     {"tls_cert", ZS_OPT_PATH, "", 0, 0, STATION_OFF(tls_cert), NULL,
      "PEM certificate, then its chain, of the HTTPS listeners (`--listen HOST:PORT,tls`); "
      "relative to the configuration file; re-read on SIGHUP (new connections get it, open "
-     "ones keep theirs). TLS 1.2+, ECDHE with AES-GCM or ChaCha20, ALPN http/1.1."},
-    {"tls_key", ZS_OPT_PATH, "", 0, 0, STATION_OFF(tls_key), NULL,
-     "PEM private key of `tls_cert`."},
+     "ones keep theirs). TLS 1.2+, ECDHE with AES-GCM or ChaCha20, ALPN http/1.1.",
+     ZS_OPT_RESTART},
+    {"tls_key", ZS_OPT_PATH, "", 0, 0, STATION_OFF(tls_key), NULL, "PEM private key of `tls_cert`.",
+     ZS_OPT_RESTART},
     {"tls_client_ca", ZS_OPT_PATH, "", 0, 0, STATION_OFF(tls_client_ca), NULL,
      "PEM CAs for client certificates: set, a TLS client must present a certificate that "
      "chains to one (mutual TLS); its subject CN stands for the ingest key of that id when the "
-     "request carries no key."},
+     "request carries no key.",
+     ZS_OPT_RESTART},
     {"access_log", ZS_OPT_ENUM, "off", 0, 2, STATION_OFF(access_log), access_log_values,
      "One log line per answer (component `access`: method, path, status, bytes, ms, peer, "
      "request_id; text or JSON like the other lines): `off`, `errors` (status 400 and up) or "
-     "`all`. Headers and bodies are never logged."},
+     "`all`. Headers and bodies are never logged.",
+     ZS_OPT_RESTART},
     {"open_docs", ZS_OPT_BOOL, "false", 0, 1, STATION_OFF(open_docs), NULL,
      "With keys: serve `/openapi.json` and the detailed `/health` without a key. `/`, the "
-     "`/health` status and the `/docs` page are always open."},
+     "`/health` status and the `/docs` page are always open.",
+     ZS_OPT_LIVE},
     {0},
 };
 
 const struct zs_opt zs_table_opts_table[] = {
     {"record_type", ZS_OPT_ENUM, "proto", 1, 2, TABLE_OFF(record_type), record_type_values,
      "How records travel to Zerobus: `proto` (encoded against the table's descriptor) or "
-     "`json`."},
+     "`json`.",
+     ZS_OPT_LIVE},
     {"unknown_fields", ZS_OPT_ENUM, "", 0, 1, TABLE_OFF(unknown_fields), unknown_fields_values,
-     "Overrides `station.unknown_fields` for this table."},
+     "Overrides `station.unknown_fields` for this table.", ZS_OPT_LIVE},
     {0},
 };
 
@@ -308,8 +334,9 @@ static zs_rc reference_section(struct zs_buf *b, const char *title, const char *
                                const struct zs_opt *table)
 {
     zs_rc rc = zs_buf_printf(b,
-                             "## `%s`\n\n%s\n\n| key | type | default | range | description |\n"
-                             "|---|---|---|---|---|\n",
+                             "## `%s`\n\n%s\n\n| key | type | default | range | reload | "
+                             "description |\n"
+                             "|---|---|---|---|---|---|\n",
                              title, intro);
     for (const struct zs_opt *o = table; o->key != NULL && rc == ZS_OK; o++) {
         static const char *const tn[] = {"bool", "integer", "size", "duration", "enum", "path"};
@@ -329,9 +356,9 @@ static zs_rc reference_section(struct zs_buf *b, const char *title, const char *
         } else {
             snprintf(range, sizeof range, "%" PRId64 "..%" PRId64, o->min, o->max);
         }
-        rc = zs_buf_printf(b, "| `%s` | %s | %s%s%s | %s | %s |\n", o->key, tn[o->type],
+        rc = zs_buf_printf(b, "| `%s` | %s | %s%s%s | %s | %s | %s |\n", o->key, tn[o->type],
                            o->def[0] ? "`" : "", o->def[0] ? o->def : "(inherited)",
-                           o->def[0] ? "`" : "", range, o->desc);
+                           o->def[0] ? "`" : "", range, o->live ? "live" : "restart", o->desc);
     }
     return rc == ZS_OK ? zs_buf_puts(b, "\n") : rc;
 }
@@ -347,7 +374,15 @@ zs_rc zs_config_reference(struct zs_buf *out)
         "below are optional extensions. Credentials come from `DATABRICKS_CLIENT_ID` and\n"
         "`DATABRICKS_CLIENT_SECRET` in the environment or in `.env` (the environment wins).\n\n"
         "Sizes take bytes or a string with a unit (`KiB`, `MiB`, `GiB`, `KB`, `MB`, `GB`);\n"
-        "durations take milliseconds or a string with a unit (`ms`, `s`, `m`, `h`).\n\n");
+        "durations take milliseconds or a string with a unit (`ms`, `s`, `m`, `h`).\n\n"
+        "A reload (`SIGHUP`, `systemctl reload`, or `POST /admin/reload` with an admin key)\n"
+        "re-reads the configuration, `.env` and the keys file. Tables are added, removed (they\n"
+        "stop accepting and their spooled records are still delivered) and changed (new\n"
+        "records take the new schema; the ones accepted before keep theirs) at once. Options\n"
+        "marked `live` take effect for the next request; a change to a `restart` option (or to\n"
+        "the `databricks` section or the credentials) is reported in the log and in `/health`\n"
+        "(`reload.last.restart_needed`) and waits for a restart. A configuration that does\n"
+        "not load is refused whole: the running one stays (`/health` `reload.error`).\n\n");
     if (rc == ZS_OK)
         rc = reference_section(out, "station",
                                "Gateway-wide options, in a top-level `\"station\"` object.",
@@ -375,4 +410,50 @@ zs_rc zs_config_reference(struct zs_buf *out)
             "`[\"ingest\"]` |\n"
             "| `comment` | free text |\n");
     return rc;
+}
+
+/* "a" and "b" as option values: equal strings, or both NULL. */
+static int same_str(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+size_t zs_config_restart_needed(const struct zs_config *a, const struct zs_config *b, char *out,
+                                size_t cap)
+{
+    size_t n = 0, len = 0;
+    out[0] = '\0';
+#define NEEDS(name)                                                                                \
+    do {                                                                                           \
+        int w = snprintf(out + len, cap - len, "%s%s", n ? "," : "", (name));                      \
+        if (w > 0 && (size_t)w < cap - len)                                                        \
+            len += (size_t)w;                                                                      \
+        n++;                                                                                       \
+    } while (0)
+    for (const struct zs_opt *o = zs_station_opts_table; o->key != NULL; o++) {
+        if (o->live)
+            continue;
+        const char *pa = (const char *)&a->station + o->offset;
+        const char *pb = (const char *)&b->station + o->offset;
+        int same = o->type == ZS_OPT_PATH ? same_str(*(const char *const *)(const void *)pa,
+                                                     *(const char *const *)(const void *)pb)
+                                          : memcmp(pa, pb, sizeof(int64_t)) == 0;
+        if (!same) {
+            char name[80];
+            snprintf(name, sizeof name, "station.%s", o->key);
+            NEEDS(name);
+        }
+    }
+    if (!same_str(a->server_endpoint, b->server_endpoint))
+        NEEDS("databricks.server_endpoint");
+    if (!same_str(a->workspace_url, b->workspace_url))
+        NEEDS("databricks.workspace_url");
+    if (!same_str(a->workspace_id, b->workspace_id))
+        NEEDS("databricks.workspace_id");
+    if (!same_str(a->tls_ca_file, b->tls_ca_file))
+        NEEDS("databricks.tls_ca_file");
+    if (!same_str(a->client_id, b->client_id) || !same_str(a->client_secret, b->client_secret))
+        NEEDS("credentials"); /* never their values */
+#undef NEEDS
+    return n;
 }

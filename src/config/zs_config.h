@@ -142,6 +142,15 @@ ZS_MUST_CHECK zs_rc zs_config_load(const char *path, const char *env_file, struc
 /* Free everything (secrets wiped); NULL does nothing. */
 void zs_config_destroy(struct zs_config *c);
 
+/*
+ * What differs between a running configuration a and a new one b that a reload cannot
+ * apply: the `station` options not marked live in the option table, the `databricks`
+ * fields, the credentials (named, never shown). Writes their names, comma-separated, to out
+ * (cut to cap) and returns how many. Tables are the caller's to compare. Thread: any.
+ */
+size_t zs_config_restart_needed(const struct zs_config *a, const struct zs_config *b, char *out,
+                                size_t cap);
+
 /* p relative to the configuration file's directory (p itself when absolute) into out. */
 void zs_config_path(const struct zs_config *c, const char *p, char *out, size_t cap);
 

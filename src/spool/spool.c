@@ -43,6 +43,8 @@ struct cwait {
     uint32_t timeout_ms;            /* a flush's own deadline */
     struct zs_spool_counts *counts; /* a flush's or a batch's counts, filled before fn */
     uint32_t nrec;                  /* records it stands for: 1, a batch's n, 0 for a flush */
+    int var;                        /* the variant its records were encoded with (-1: a flush) */
+    size_t bytes;                   /* their framed bytes in the pending buffer */
 };
 
 /* A request waiting for the frontier to reach seq. */
@@ -71,7 +73,7 @@ struct variant {
     int record_type;
     uint8_t *desc;
     size_t desc_len;
-    void *sink_table;
+    void *_Atomic sink_table; /* NULL until the sink has it (a reload adds it while others read) */
 };
 
 struct seg {
@@ -94,8 +96,10 @@ struct zs_spool_table {
     struct zs_spool *sp;
     char *name;
     char *dir; /* DIR/tables/<enc> (disk mode) */
+    /* Descriptors (ZS_SPOOL_MAX_VARIANTS slots, never moved): filled, then counted in
+     * nvars, so any thread may read vars[i] for i < nvars. */
     struct variant *vars;
-    size_t nvars;
+    atomic_size_t nvars;
 
     pthread_mutex_t lock; /* --- appends */
     struct zs_buf pend;   /* framed records waiting for the spool thread */
@@ -175,9 +179,10 @@ struct zs_spool {
     const struct zs_fs_ops *fs;
     char *dir;
     int lock_fd;
+    /* ZS_SPOOL_MAX_TABLES slots, never moved: a table is whole before ntables counts it
+     * (tables are added while the spool thread runs: a reload). */
     struct zs_spool_table **tables;
-    size_t ntables, tcap;
-    size_t nconfigured; /* tables[0..nconfigured) were registered, the rest are orphans */
+    atomic_size_t ntables;
     pthread_t thread;
     int thread_running;
     pthread_mutex_t lock;
@@ -677,11 +682,14 @@ static int seg_push(struct zs_spool_table *t, const struct seg *s)
 static void close_wfd(struct zs_spool_table *t);
 
 /* Start a new segment for the current descriptor at next_seq. ZS_OK or ZS_EIO/ZS_ENOSPC. */
-static zs_rc seg_create(struct zs_spool_table *t)
+static zs_rc seg_create(struct zs_spool_table *t, int var)
 {
     struct zs_spool *sp = t->sp;
     const struct zs_fs_ops *fs = sp->fs;
-    struct seg s = {.first_seq = t->next_seq, .end_seq = t->next_seq, .created_ms = zs_wall_ms()};
+    struct seg s = {.first_seq = t->next_seq,
+                    .end_seq = t->next_seq,
+                    .created_ms = zs_wall_ms(),
+                    .variant = var};
     zs_seg_name(s.name, s.first_seq);
     char path[4200];
     path_join(path, sizeof path, t->dir, s.name);
@@ -689,11 +697,11 @@ static zs_rc seg_create(struct zs_spool_table *t)
     zs_buf_init(&h, ZS_SEG_MAX_DESC + 4096);
     struct zs_seg_header hd = {.first_seq = s.first_seq,
                                .created_ms = (uint64_t)s.created_ms,
-                               .record_type = (uint32_t)t->vars[0].record_type,
+                               .record_type = (uint32_t)t->vars[var].record_type,
                                .table = t->name,
                                .table_len = strlen(t->name),
-                               .desc = t->vars[0].desc,
-                               .desc_len = t->vars[0].desc_len};
+                               .desc = t->vars[var].desc,
+                               .desc_len = t->vars[var].desc_len};
     zs_rc rc = zs_seg_header_encode(&hd, &h);
     int fd = rc == ZS_OK ? fs->open(fs->ctx, path, O_RDWR | O_CREAT | O_TRUNC, 0644) : -EINVAL;
     int w = fd >= 0 ? zs_fs_pwrite_all(fs, fd, h.data, h.len, 0) : fd;
@@ -963,6 +971,18 @@ static int commit_table(struct zs_spool_table *t)
         pthread_mutex_unlock(&t->lock);
         return 0;
     }
+    /* A group's records share one descriptor (a segment has one): after a reload changed
+     * the table's schema, records of the other variant wait for the next group. */
+    int gv = -1;
+    size_t keep = ncw, kbytes = 0;
+    for (size_t i = 0; i < ncw && keep == ncw; i++) {
+        if (t->cw[i].var >= 0 && gv >= 0 && t->cw[i].var != gv)
+            keep = i;
+        else
+            kbytes += t->cw[i].bytes;
+        if (gv < 0)
+            gv = t->cw[i].var;
+    }
     struct zs_buf tmp = t->pend;
     t->pend = t->wbuf;
     t->wbuf = tmp;
@@ -974,7 +994,23 @@ static int commit_table(struct zs_spool_table *t)
     t->ncw = 0;
     t->wcw = cw;
     t->wcwcap = cwcap;
-    atomic_store(&t->pend_bytes_total, 0);
+    if (keep < ncw) { /* the rest back into the (empty) pending buffer, in order */
+        size_t rest = ncw - keep;
+        while (t->cwcap < rest) {
+            struct cwait *g = zs_grow(t->cw, &t->cwcap, t->cwcap, sizeof *t->cw, 256);
+            if (g == NULL)
+                abort(); /* as zs_xalloc */
+            t->cw = g;
+        }
+        if (zs_buf_append(&t->pend, t->wbuf.data + kbytes, t->wbuf.len - kbytes) != ZS_OK)
+            abort(); /* the pending buffer held these bytes a moment ago */
+        memcpy(t->cw, t->wcw + keep, rest * sizeof *t->cw);
+        t->ncw = rest;
+        t->wbuf.len = kbytes;
+        ncw = keep;
+        atomic_store(&t->sp->kick, 1);
+    }
+    atomic_store(&t->pend_bytes_total, t->pend.len);
     atomic_store(&t->pend_urgent, 0);
     pthread_mutex_unlock(&t->lock);
 
@@ -984,8 +1020,8 @@ static int commit_table(struct zs_spool_table *t)
         close_wfd(t); /* its durability is in doubt: a new segment */
     if (t->wbuf.len > 0 &&
         (t->nsegs == 0 || t->wfd < 0 || t->segs[t->nsegs - 1].size >= sp->o.segment_bytes ||
-         t->segs[t->nsegs - 1].variant != 0))
-        rc = seg_create(t);
+         t->segs[t->nsegs - 1].variant != gv))
+        rc = seg_create(t, gv);
     struct seg *s = t->nsegs ? &t->segs[t->nsegs - 1] : NULL;
     uint64_t off = s ? s->size : 0, first = t->next_seq;
     if (rc == ZS_OK && t->wbuf.len > 0) {
@@ -1156,7 +1192,10 @@ static void expire_waiters(struct zs_spool_table *t, long long now)
     struct zs_spool_upstream up;
     memset(&up, 0, sizeof up);
     for (size_t v = 0; v < t->nvars; v++) {
-        sp->o.sink->state(sp->o.sink_ctx, t->vars[v].sink_table, &up);
+        void *st = t->vars[v].sink_table;
+        if (st == NULL)
+            continue;
+        sp->o.sink->state(sp->o.sink_ctx, st, &up);
         if (up.failing) {
             char why[400];
             snprintf(why, sizeof why, "Zerobus is unavailable (%s); the record stays queued",
@@ -1259,7 +1298,7 @@ static zs_rc cw_reserve(struct zs_spool_table *t)
     return ZS_OK;
 }
 
-zs_rc zs_spool_submit_batch(struct zs_spool_table *t, const uint8_t *const *recs,
+zs_rc zs_spool_submit_batch(struct zs_spool_table *t, int variant, const uint8_t *const *recs,
                             const size_t *lens, size_t n, bool wait_ack, zs_spool_done_fn fn,
                             void *ctx, struct zs_spool_counts *counts, uint64_t *out_last,
                             size_t *out_accepted)
@@ -1267,7 +1306,7 @@ zs_rc zs_spool_submit_batch(struct zs_spool_table *t, const uint8_t *const *recs
     struct zs_spool *sp = t->sp;
     *out_last = 0;
     *out_accepted = 0;
-    if (n == 0 || n > UINT32_MAX)
+    if (n == 0 || n > UINT32_MAX || variant < 0 || (size_t)variant >= atomic_load(&t->nvars))
         return ZS_EINVAL;
     if (atomic_load(&sp->stopping))
         return ZS_ECANCELED;
@@ -1281,7 +1320,7 @@ zs_rc zs_spool_submit_batch(struct zs_spool_table *t, const uint8_t *const *recs
     if (sp->o.mode == ZS_SPOOL_MEMORY) {
         /* Straight to the sink, in order; a full window stops it part way (ZS_EAGAIN with
          * *out_accepted): the records before are on their way, nobody waits for them. */
-        struct variant *v = &t->vars[0];
+        struct variant *v = &t->vars[variant];
         zs_rc rc = ZS_OK;
         size_t k = 0;
         pthread_mutex_lock(&t->ack_lock);
@@ -1330,8 +1369,14 @@ zs_rc zs_spool_submit_batch(struct zs_spool_table *t, const uint8_t *const *recs
             rc = zs_buf_append(&t->pend, recs[i], lens[i]);
     }
     if (rc == ZS_OK) {
-        t->cw[t->ncw++] =
-            (struct cwait){wait_ack ? CW_ACK : CW_COMMIT, fn, ctx, 0, counts, (uint32_t)n};
+        t->cw[t->ncw++] = (struct cwait){wait_ack ? CW_ACK : CW_COMMIT,
+                                         fn,
+                                         ctx,
+                                         0,
+                                         counts,
+                                         (uint32_t)n,
+                                         variant,
+                                         t->pend.len - mark};
         if (wait_ack)
             atomic_store(&t->pend_urgent, 1);
         atomic_store(&t->pend_bytes_total, t->pend.len);
@@ -1351,12 +1396,13 @@ zs_rc zs_spool_submit_batch(struct zs_spool_table *t, const uint8_t *const *recs
 }
 
 /* One record is a batch of one (a plain waiter: no counts). */
-zs_rc zs_spool_submit(struct zs_spool_table *t, const void *rec, size_t len, bool wait_ack,
-                      zs_spool_done_fn fn, void *ctx, uint64_t *out_seq)
+zs_rc zs_spool_submit(struct zs_spool_table *t, int variant, const void *rec, size_t len,
+                      bool wait_ack, zs_spool_done_fn fn, void *ctx, uint64_t *out_seq)
 {
     const uint8_t *p = rec;
     size_t accepted;
-    return zs_spool_submit_batch(t, &p, &len, 1, wait_ack, fn, ctx, NULL, out_seq, &accepted);
+    return zs_spool_submit_batch(t, variant, &p, &len, 1, wait_ack, fn, ctx, NULL, out_seq,
+                                 &accepted);
 }
 
 zs_rc zs_spool_flush(struct zs_spool_table *t, uint32_t timeout_ms, zs_spool_done_fn fn, void *ctx,
@@ -1381,7 +1427,7 @@ zs_rc zs_spool_flush(struct zs_spool_table *t, uint32_t timeout_ms, zs_spool_don
     pthread_mutex_lock(&t->lock);
     rc = cw_reserve(t);
     if (rc == ZS_OK) {
-        t->cw[t->ncw++] = (struct cwait){CW_FLUSH, fn, ctx, timeout_ms, counts, 0};
+        t->cw[t->ncw++] = (struct cwait){CW_FLUSH, fn, ctx, timeout_ms, counts, 0, -1, 0};
         atomic_store(&t->pend_urgent, 1);
     }
     pthread_mutex_unlock(&t->lock);
@@ -1424,7 +1470,10 @@ void zs_spool_table_state(struct zs_spool_table *t, struct zs_spool_table_state 
     for (size_t v = 0; v < t->nvars; v++) {
         struct zs_spool_upstream u;
         memset(&u, 0, sizeof u);
-        sp->o.sink->state(sp->o.sink_ctx, t->vars[v].sink_table, &u);
+        void *st = t->vars[v].sink_table;
+        if (st == NULL)
+            continue; /* being added by a reload */
+        sp->o.sink->state(sp->o.sink_ctx, st, &u);
         /* the state and error of the worst variant, the counters of all */
         struct zs_spool_upstream sum = out->up;
         if (v == 0 || u.failing || strcmp(u.state, "recovering") == 0)
@@ -1453,9 +1502,9 @@ const char *zs_spool_table_name(const struct zs_spool_table *t)
     return t->name;
 }
 
-struct zs_spool_table *zs_spool_orphan(struct zs_spool *sp, size_t i)
+struct zs_spool_table *zs_spool_table_at(struct zs_spool *sp, size_t i)
 {
-    return sp->nconfigured + i < sp->ntables ? sp->tables[sp->nconfigured + i] : NULL;
+    return i < atomic_load(&sp->ntables) ? sp->tables[i] : NULL;
 }
 
 const char *zs_spool_dir(const struct zs_spool *sp)
@@ -1492,31 +1541,79 @@ static struct zs_spool_table *table_new(struct zs_spool *sp, const char *name)
         snprintf(path, sizeof path, "%s/tables/%s", sp->dir, dn);
         t->dir = zs_xstrdup(path);
     }
-    if (sp->ntables == sp->tcap) {
-        sp->tcap = sp->tcap ? sp->tcap * 2 : 8;
-        sp->tables = realloc(sp->tables, sp->tcap * sizeof *sp->tables);
-        if (sp->tables == NULL)
-            abort();
-    }
-    sp->tables[sp->ntables++] = t;
+    t->vars = zs_xcalloc(ZS_SPOOL_MAX_VARIANTS, sizeof *t->vars);
     return t;
 }
 
+/* Close and free a table (not published, or the spool is being destroyed). */
+static void table_free(struct zs_spool_table *t)
+{
+    struct zs_spool *sp = t->sp;
+    const struct zs_fs_ops *fs = sp->fs;
+    if (t->wfd >= 0)
+        fs->close(fs->ctx, t->wfd);
+    if (t->rfd >= 0)
+        fs->close(fs->ctx, t->rfd);
+    if (t->ckpt_fd >= 0)
+        fs->close(fs->ctx, t->ckpt_fd);
+    for (size_t v = 0; v < t->nvars; v++)
+        free(t->vars[v].desc);
+    free(t->vars);
+    zs_buf_release(&t->pend);
+    zs_buf_release(&t->wbuf);
+    zs_buf_release(&t->rbuf);
+    zs_free(t->cw);
+    zs_free(t->wcw);
+    zs_free(t->segs);
+    zs_free(t->ring.v);
+    zs_free(t->ages);
+    zs_free(t->failed_seqs);
+    pthread_mutex_destroy(&t->lock);
+    pthread_mutex_destroy(&t->ack_lock);
+    free(t->name);
+    free(t->dir);
+    free(t);
+}
+
+/* Make t visible to the spool thread and to zs_spool_table_at. -1 when the table slots
+ * are all taken. */
+static int table_publish(struct zs_spool *sp, struct zs_spool_table *t)
+{
+    size_t n = atomic_load(&sp->ntables);
+    if (n == ZS_SPOOL_MAX_TABLES)
+        return -1;
+    sp->tables[n] = t;
+    atomic_store(&sp->ntables, n + 1);
+    return 0;
+}
+
+static struct zs_spool_table *table_find(struct zs_spool *sp, const char *name)
+{
+    size_t n = atomic_load(&sp->ntables);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(sp->tables[i]->name, name) == 0)
+            return sp->tables[i];
+    return NULL;
+}
+
+/* The variant of (record_type, descriptor d), added when it is new; -1 when the slots are
+ * all taken. */
 static int variant_find(struct zs_spool_table *t, int record_type, const uint8_t *d, size_t n)
 {
-    for (size_t i = 0; i < t->nvars; i++)
+    size_t nv = atomic_load(&t->nvars);
+    for (size_t i = 0; i < nv; i++)
         if (t->vars[i].record_type == record_type && t->vars[i].desc_len == n &&
             (n == 0 || memcmp(t->vars[i].desc, d, n) == 0))
             return (int)i;
-    t->vars = realloc(t->vars, (t->nvars + 1) * sizeof *t->vars);
-    if (t->vars == NULL)
-        abort();
-    struct variant *v = &t->vars[t->nvars];
+    if (nv == ZS_SPOOL_MAX_VARIANTS)
+        return -1;
+    struct variant *v = &t->vars[nv];
     *v = (struct variant){.record_type = record_type, .desc_len = n};
     v->desc = zs_xalloc(n ? n : 1);
     if (n)
         memcpy(v->desc, d, n);
-    return (int)t->nvars++;
+    atomic_store(&t->nvars, nv + 1);
+    return (int)nv;
 }
 
 /* Move a file aside into DIR/corrupt/, never delete it. */
@@ -1650,6 +1747,13 @@ static zs_rc table_recover(struct zs_spool *sp, struct zs_spool_table *t, int wa
         s->hdr_len = hl;
         s->created_ms = (long long)h.created_ms;
         s->variant = variant_find(t, (int)h.record_type, h.desc, h.desc_len);
+        if (s->variant < 0) {
+            zs_log(ZS_LOG_ERROR, "spool",
+                   "msg=\"more than %d descriptors in the spool of one table\" table=%s",
+                   ZS_SPOOL_MAX_VARIANTS, t->name);
+            zs_buf_release(&b);
+            return ZS_ELIMIT;
+        }
         if (!last) {
             s->end_seq = t->segs[i + 1].first_seq;
             continue;
@@ -1809,6 +1913,7 @@ zs_rc zs_spool_open(const struct zs_spool_opts *o, struct zs_spool **out, struct
                           "spool options: a sink, a directory and "
                           "positive sizes are required");
     struct zs_spool *sp = zs_xcalloc(1, sizeof *sp);
+    sp->tables = zs_xcalloc(ZS_SPOOL_MAX_TABLES, sizeof *sp->tables);
     sp->o = *o;
     sp->fs = o->fs ? o->fs : &zs_fs_posix;
     sp->o.dir = o->dir ? o->dir : "spool";
@@ -1859,6 +1964,7 @@ zs_rc zs_spool_open(const struct zs_spool_opts *o, struct zs_spool **out, struct
             if (sp->lock_fd >= 0)
                 close(sp->lock_fd);
             free(sp->dir);
+            free(sp->tables);
             free(sp);
             return rc;
         }
@@ -1873,34 +1979,58 @@ static zs_rc add_sink_tables(struct zs_spool *sp, struct zs_spool_table *t, bool
     for (size_t v = 0; v < t->nvars; v++) {
         if (t->vars[v].sink_table != NULL)
             continue;
-        zs_rc rc = sp->o.sink->table_add(sp->o.sink_ctx, t->name, t->vars[v].record_type,
-                                         t->vars[v].desc, t->vars[v].desc_len, eager && v == 0,
-                                         &t->vars[v].sink_table, err);
+        void *st = NULL;
+        zs_rc rc =
+            sp->o.sink->table_add(sp->o.sink_ctx, t->name, t->vars[v].record_type, t->vars[v].desc,
+                                  t->vars[v].desc_len, eager && v == 0, &st, err);
         if (rc != ZS_OK)
             return rc;
+        t->vars[v].sink_table = st;
     }
     return ZS_OK;
 }
 
 zs_rc zs_spool_table_add(struct zs_spool *sp, const char *name, int record_type,
                          const uint8_t *desc, size_t desc_len, bool eager,
-                         struct zs_spool_table **out, struct zs_err *err)
+                         struct zs_spool_table **out, int *out_variant, struct zs_err *err)
 {
-    struct zs_spool_table *t = table_new(sp, name);
+    struct zs_spool_table *t = table_find(sp, name);
+    if (t != NULL) { /* registered before, or found on disk: one more descriptor */
+        int v = variant_find(t, record_type, desc, desc_len);
+        if (v < 0)
+            return zs_err_set(err, ZS_ELIMIT, NULL,
+                              "%s: more than %d schemas in one run (restart the station)", name,
+                              ZS_SPOOL_MAX_VARIANTS);
+        zs_rc rc = add_sink_tables(sp, t, eager, err);
+        if (rc == ZS_OK) {
+            *out = t;
+            *out_variant = v;
+        }
+        return rc;
+    }
+    t = table_new(sp, name);
     variant_find(t, record_type, desc, desc_len); /* variant 0: the current descriptor */
-    sp->nconfigured = sp->ntables;
     zs_rc rc = ZS_OK;
     if (sp->o.mode == ZS_SPOOL_DISK) {
         rc = table_recover(sp, t, 1);
-        if (rc != ZS_OK)
-            return zs_err_set(err, rc, NULL, "cannot recover the spool of %s in %s", name, t->dir);
-        if (mkdir(t->dir, 0755) != 0 && errno != EEXIST)
-            return zs_err_set(err, ZS_EIO, NULL, "cannot create %s: %s", t->dir, strerror(errno));
+        if (rc == ZS_OK && mkdir(t->dir, 0755) != 0 && errno != EEXIST)
+            rc = zs_err_set(err, ZS_EIO, NULL, "cannot create %s: %s", t->dir, strerror(errno));
+        else if (rc != ZS_OK)
+            zs_err_set(err, rc, NULL, "cannot recover the spool of %s in %s", name, t->dir);
+        if (rc == ZS_OK && sp->thread_running && position_cursor(t) != ZS_OK)
+            rc = zs_err_set(err, ZS_EIO, NULL, "cannot read the spool of %s", name);
     }
-    rc = add_sink_tables(sp, t, eager, err);
     if (rc == ZS_OK)
-        *out = t;
-    return rc;
+        rc = add_sink_tables(sp, t, eager, err);
+    if (rc == ZS_OK && table_publish(sp, t) != 0)
+        rc = zs_err_set(err, ZS_ELIMIT, NULL, "more than %d tables", ZS_SPOOL_MAX_TABLES);
+    if (rc != ZS_OK) {
+        table_free(t);
+        return rc;
+    }
+    *out = t;
+    *out_variant = 0;
+    return ZS_OK;
 }
 
 zs_rc zs_spool_start(struct zs_spool *sp, struct zs_err *err)
@@ -1925,6 +2055,10 @@ zs_rc zs_spool_start(struct zs_spool *sp, struct zs_err *err)
             zs_rc rc = table_recover(sp, t, 0);
             if (rc == ZS_OK && t->nvars > 0)
                 rc = add_sink_tables(sp, t, false, err);
+            if (rc == ZS_OK && table_publish(sp, t) != 0)
+                rc = ZS_ELIMIT;
+            if (rc != ZS_OK)
+                table_free(t);
             if (rc != ZS_OK) {
                 closedir(d);
                 return zs_err_set(err, rc, NULL, "cannot recover the spool of %s", name);
@@ -2014,33 +2148,8 @@ uint64_t zs_spool_destroy(struct zs_spool *sp)
                    t->name, (uint64_t)atomic_load(&t->given_up));
     }
     deadletters_write(sp);
-    for (size_t i = 0; i < sp->ntables; i++) {
-        struct zs_spool_table *t = sp->tables[i];
-        const struct zs_fs_ops *fs = sp->fs;
-        if (t->wfd >= 0)
-            fs->close(fs->ctx, t->wfd);
-        if (t->rfd >= 0)
-            fs->close(fs->ctx, t->rfd);
-        if (t->ckpt_fd >= 0)
-            fs->close(fs->ctx, t->ckpt_fd);
-        for (size_t v = 0; v < t->nvars; v++)
-            free(t->vars[v].desc);
-        free(t->vars);
-        zs_buf_release(&t->pend);
-        zs_buf_release(&t->wbuf);
-        zs_buf_release(&t->rbuf);
-        zs_free(t->cw);
-        zs_free(t->wcw);
-        zs_free(t->segs);
-        zs_free(t->ring.v);
-        zs_free(t->ages);
-        zs_free(t->failed_seqs);
-        pthread_mutex_destroy(&t->lock);
-        pthread_mutex_destroy(&t->ack_lock);
-        free(t->name);
-        free(t->dir);
-        free(t);
-    }
+    for (size_t i = 0; i < sp->ntables; i++)
+        table_free(sp->tables[i]);
     free(sp->tables);
     if (sp->lock_fd >= 0)
         close(sp->lock_fd); /* releases the flock */

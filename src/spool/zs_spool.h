@@ -112,15 +112,26 @@ typedef void (*zs_spool_done_fn)(void *ctx, zs_rc rc, uint64_t seq, const char *
 ZS_MUST_CHECK zs_rc zs_spool_open(const struct zs_spool_opts *opts, struct zs_spool **out,
                                   struct zs_err *err);
 
+/* Tables of one spool, and descriptors (variants) of one table in one run. */
+#define ZS_SPOOL_MAX_TABLES 4096
+#define ZS_SPOOL_MAX_VARIANTS 32
+
 /*
- * Register a configured table (before zs_spool_start). Its records are encoded with
- * descriptor (copied; NULL for JSON tables). Segments left from a run whose descriptor
- * differs are delivered with their own descriptor first. Returns ZS_OK, or the sink's
- * error. Thread: main.
+ * Register a table whose records are encoded with descriptor (copied; NULL for JSON
+ * tables), before zs_spool_start or while the spool runs (a reload). A new name gets a
+ * table; a name already there (registered, or found on disk) gets the descriptor as one
+ * more variant, and its segments left from an earlier run are delivered with their own
+ * descriptor first. *out_variant: what submits of records encoded with this descriptor
+ * pass (0 for the first descriptor of a new table). Records of different variants are
+ * written to different segments, in the order they were accepted.
+ * Returns ZS_OK, ZS_ELIMIT (ZS_SPOOL_MAX_TABLES or ZS_SPOOL_MAX_VARIANTS reached), ZS_EIO,
+ * or the sink's error. Thread: one caller at a time (main, or a reload); submits and the
+ * spool thread go on meanwhile.
  */
 ZS_MUST_CHECK zs_rc zs_spool_table_add(struct zs_spool *sp, const char *table_name, int record_type,
                                        const uint8_t *descriptor, size_t descriptor_len, bool eager,
-                                       struct zs_spool_table **out, struct zs_err *err);
+                                       struct zs_spool_table **out, int *out_variant,
+                                       struct zs_err *err);
 
 /*
  * Start the spool thread: tables found on disk but not registered are delivered with the
@@ -130,7 +141,9 @@ ZS_MUST_CHECK zs_rc zs_spool_table_add(struct zs_spool *sp, const char *table_na
 ZS_MUST_CHECK zs_rc zs_spool_start(struct zs_spool *sp, struct zs_err *err);
 
 /*
- * Accept one encoded record (copied before return). wait_ack: fn reports when the sink
+ * Accept one encoded record (copied before return), encoded with the descriptor of
+ * variant (zs_spool_table_add's *out_variant; ZS_EINVAL if the table has no such
+ * variant). wait_ack: fn reports when the sink
  * acknowledged it (200); else when it is committed (disk: after the fdatasync covering
  * it) (202). *out_seq: 0 when fn runs later; in memory mode without wait_ack the record is
  * accepted at once, *out_seq is its sequence number and fn never runs (it may be NULL).
@@ -138,8 +151,8 @@ ZS_MUST_CHECK zs_rc zs_spool_start(struct zs_spool *sp, struct zs_err *err);
  * (spool full or upstream failing: 503), ZS_ELIMIT (too large), ZS_ECANCELED (stopping),
  * ZS_ENOMEM; fn never runs then. Thread: any.
  */
-ZS_MUST_CHECK zs_rc zs_spool_submit(struct zs_spool_table *t, const void *rec, size_t len,
-                                    bool wait_ack, zs_spool_done_fn fn, void *ctx,
+ZS_MUST_CHECK zs_rc zs_spool_submit(struct zs_spool_table *t, int variant, const void *rec,
+                                    size_t len, bool wait_ack, zs_spool_done_fn fn, void *ctx,
                                     uint64_t *out_seq);
 
 /* What a flush or a waited batch covered, when it is answered. */
@@ -165,9 +178,9 @@ struct zs_spool_counts {
  * Returns as zs_spool_submit, and ZS_EINVAL for n == 0. *out_accepted: records accepted.
  * Thread: any.
  */
-ZS_MUST_CHECK zs_rc zs_spool_submit_batch(struct zs_spool_table *t, const uint8_t *const *recs,
-                                          const size_t *lens, size_t n, bool wait_ack,
-                                          zs_spool_done_fn fn, void *ctx,
+ZS_MUST_CHECK zs_rc zs_spool_submit_batch(struct zs_spool_table *t, int variant,
+                                          const uint8_t *const *recs, const size_t *lens, size_t n,
+                                          bool wait_ack, zs_spool_done_fn fn, void *ctx,
                                           struct zs_spool_counts *counts, uint64_t *out_last,
                                           size_t *out_accepted);
 
@@ -201,9 +214,9 @@ struct zs_spool_table_state {
 /* A snapshot for health and metrics. Thread: any. */
 void zs_spool_table_state(struct zs_spool_table *t, struct zs_spool_table_state *out);
 
-/* Tables the spool delivers that were not registered (left on disk by an earlier
- * configuration): the i-th, or NULL past the end. Stable after zs_spool_start. */
-struct zs_spool_table *zs_spool_orphan(struct zs_spool *sp, size_t i);
+/* Every table the spool delivers (registered, or left on disk by an earlier
+ * configuration): the i-th, or NULL past the end. Tables are never removed. Thread: any. */
+struct zs_spool_table *zs_spool_table_at(struct zs_spool *sp, size_t i);
 const char *zs_spool_table_name(const struct zs_spool_table *t);
 
 /* The directory and mode, for logs and health. */

@@ -205,7 +205,9 @@ static void start_with(struct zs_spool_opts o, const char *table)
     reset();
     struct zs_err err;
     assert_rc(zs_spool_open(&o, &SP, &err), ZS_OK);
-    assert_rc(zs_spool_table_add(SP, table, 1, DESC, sizeof DESC, false, &T, &err), ZS_OK);
+    int var = -1;
+    assert_rc(zs_spool_table_add(SP, table, 1, DESC, sizeof DESC, false, &T, &var, &err), ZS_OK);
+    assert_int_equal(var, 0);
     assert_rc(zs_spool_start(SP, &err), ZS_OK);
 }
 
@@ -251,7 +253,7 @@ static void submit(int i, bool wait)
     char rec[32];
     int n = snprintf(rec, sizeof rec, "r%d", i);
     uint64_t seq;
-    assert_rc(zs_spool_submit(T, rec, (size_t)n, wait, on_answer, &A[i], &seq), ZS_OK);
+    assert_rc(zs_spool_submit(T, 0, rec, (size_t)n, wait, on_answer, &A[i], &seq), ZS_OK);
     assert_int_equal(seq, 0); /* disk mode: answered later */
 }
 
@@ -516,8 +518,9 @@ static void test_batch(void **state)
         recs[i] = bufs[i];
     }
     submit(0, false); /* seq 1 */
-    assert_rc(zs_spool_submit_batch(T, recs, lens, 3, false, on_answer, &A[1], NULL, &last, &acc),
-              ZS_OK);
+    assert_rc(
+        zs_spool_submit_batch(T, 0, recs, lens, 3, false, on_answer, &A[1], NULL, &last, &acc),
+        ZS_OK);
     assert_int_equal(acc, 3);
     assert_int_equal(last, 0); /* disk: answered after the commit */
     WAIT_FOR(answered(1) == 1);
@@ -529,7 +532,7 @@ static void test_batch(void **state)
     /* waited: one rejection among four makes it a ZS_EAUTH with the counts */
     struct zs_spool_counts c = {0};
     assert_rc(
-        zs_spool_submit_batch(T, recs + 3, lens + 3, 4, true, on_answer, &A[2], &c, &last, &acc),
+        zs_spool_submit_batch(T, 0, recs + 3, lens + 3, 4, true, on_answer, &A[2], &c, &last, &acc),
         ZS_OK);
     WAIT_FOR(sent_count() == 8);
     for (int i = 0; i < 8; i++)
@@ -548,7 +551,7 @@ static void test_batch(void **state)
     const uint8_t *bigs[2] = {big, big};
     size_t biglens[2] = {sizeof big, sizeof big};
     assert_rc(
-        zs_spool_submit_batch(T, bigs, biglens, 2, false, on_answer, &A[3], NULL, &last, &acc),
+        zs_spool_submit_batch(T, 0, bigs, biglens, 2, false, on_answer, &A[3], NULL, &last, &acc),
         ZS_EAGAIN);
     assert_int_equal(acc, 0);
     submit(4, false);
@@ -791,20 +794,20 @@ static void test_bounds(void **state)
     zs_rc rc = ZS_OK;
     int i = 0;
     for (; i < 100 && rc == ZS_OK; i++) {
-        rc = zs_spool_submit(T, "0123456789", 10, false, on_answer, &A[i], &seq);
+        rc = zs_spool_submit(T, 0, "0123456789", 10, false, on_answer, &A[i], &seq);
         if (rc == ZS_OK)
             WAIT_FOR(answered(i) == 1);
     }
     assert_rc(rc, ZS_EUNAVAIL); /* the spool is full: 503 */
     ack_all();
-    WAIT_FOR(zs_spool_submit(T, "x", 1, false, on_answer, &A[200], &seq) == ZS_OK);
+    WAIT_FOR(zs_spool_submit(T, 0, "x", 1, false, on_answer, &A[200], &seq) == ZS_OK);
     stop();
     o = opts();
     o.max_pending_bytes = 64;
     start_with(o, "main.s.t");
     rc = ZS_OK;
     for (i = 0; i < 1000 && rc == ZS_OK; i++)
-        rc = zs_spool_submit(T, "0123456789abcdef0123456789abcdef", 32, false, on_answer, &A[i],
+        rc = zs_spool_submit(T, 0, "0123456789abcdef0123456789abcdef", 32, false, on_answer, &A[i],
                              &seq);
     assert_rc(rc, ZS_EAGAIN); /* faster than the disk: 429 */
     stop();
@@ -912,9 +915,9 @@ static void test_memory_mode(void **state)
     o.mode = ZS_SPOOL_MEMORY;
     start_with(o, "main.s.t");
     uint64_t seq;
-    assert_rc(zs_spool_submit(T, "m0", 2, false, on_answer, &A[0], &seq), ZS_OK);
+    assert_rc(zs_spool_submit(T, 0, "m0", 2, false, on_answer, &A[0], &seq), ZS_OK);
     assert_int_equal(seq, 1); /* accepted at once, no callback */
-    assert_rc(zs_spool_submit(T, "m1", 2, true, on_answer, &A[1], &seq), ZS_OK);
+    assert_rc(zs_spool_submit(T, 0, "m1", 2, true, on_answer, &A[1], &seq), ZS_OK);
     assert_int_equal(seq, 0);
     assert_int_equal(sent_count(), 2);
     complete(1, ZS_OK, NULL);
@@ -941,9 +944,82 @@ static void test_orphan_table_is_delivered(void **state)
     WAIT_FOR(sent_count() == 2);
     assert_string_equal(K.s[0].table, "main.s.gone");
     assert_int_equal(K.s[0].desc_len, sizeof DESC); /* with the descriptor of its segment */
-    assert_non_null(zs_spool_orphan(SP, 0));
-    assert_string_equal(zs_spool_table_name(zs_spool_orphan(SP, 0)), "main.s.gone");
-    assert_null(zs_spool_orphan(SP, 1));
+    assert_string_equal(zs_spool_table_name(zs_spool_table_at(SP, 0)), "main.s.t");
+    assert_string_equal(zs_spool_table_name(zs_spool_table_at(SP, 1)), "main.s.gone");
+    assert_null(zs_spool_table_at(SP, 2));
+    stop();
+}
+
+/* Every record sent so far went with the descriptor it was encoded with: "n..." records with
+ * DESC2 (5 bytes), the others with DESC (3); each kind in the order it was submitted. */
+static void check_descriptors(int n)
+{
+    int last_r = -1, last_n = -1;
+    pthread_mutex_lock(&K.lock);
+    for (int i = 0; i < n; i++) {
+        struct sent *x = &K.s[i];
+        int is_n = x->data[0] == 'n';
+        assert_int_equal(x->desc_len, is_n ? 5 : 3);
+        int k = atoi(x->data + 1);
+        if (x->data[0] == 'r') {
+            assert_true(k > last_r);
+            last_r = k;
+        } else if (is_n) {
+            assert_true(k > last_n);
+            last_n = k;
+        }
+    }
+    pthread_mutex_unlock(&K.lock);
+}
+
+static void submit_v(int variant, const char *rec, int a)
+{
+    uint64_t seq;
+    assert_rc(zs_spool_submit(T, variant, rec, strlen(rec), false, on_answer, &A[a], &seq), ZS_OK);
+}
+
+/* A reload while the spool runs: a table gets a second schema (records of both, mixed in
+ * one commit group, go to their own segments and are sent with their own descriptor) and
+ * a new table starts; after a crash the segments replay with the right descriptors. */
+static void test_schema_and_table_added_while_running(void **state)
+{
+    (void)state;
+    static const uint8_t DESC2[] = {0x0a, 0x03, 'M', 'v', '2'};
+    start();
+    submit_v(0, "r0", 0);
+    submit_v(0, "r1", 1);
+    WAIT_FOR(answered(1) == 1);
+    struct zs_err err;
+    struct zs_spool_table *same = NULL, *fresh = NULL;
+    int v = -1;
+    assert_rc(zs_spool_table_add(SP, "main.s.t", 1, DESC2, sizeof DESC2, false, &same, &v, &err),
+              ZS_OK);
+    assert_ptr_equal(same, T);
+    assert_int_equal(v, 1);
+    uint64_t seq;
+    assert_rc(zs_spool_submit(T, 2, "x", 1, false, on_answer, &A[9], &seq), ZS_EINVAL);
+    /* old and new schema interleaved (workers switch at their next request) */
+    submit_v(1, "n0", 2);
+    submit_v(0, "r2", 3);
+    submit_v(1, "n1", 4);
+    submit_v(0, "r3", 5);
+    assert_rc(zs_spool_table_add(SP, "main.s.new", 1, DESC, sizeof DESC, false, &fresh, &v, &err),
+              ZS_OK);
+    assert_ptr_not_equal(fresh, T);
+    assert_int_equal(v, 0);
+    assert_rc(zs_spool_submit(fresh, 0, "f0", 2, false, on_answer, &A[6], &seq), ZS_OK);
+    WAIT_FOR(answered(2) && answered(3) && answered(4) && answered(5) && answered(6));
+    WAIT_FOR(sent_count() == 7);
+    check_descriptors(7);
+    stop_unacked();
+    /* the next run registers the first schema only: the segments bring the second */
+    start_with(opts(), "main.s.t");
+    WAIT_FOR(sent_count() == 7);
+    check_descriptors(7);
+    int fresh_sent = 0;
+    for (int i = 0; i < 7; i++)
+        fresh_sent += strcmp(K.s[i].table, "main.s.new") == 0;
+    assert_int_equal(fresh_sent, 1);
     stop();
 }
 
@@ -997,6 +1073,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_power_cut_interval_stays_consistent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orphan_table_is_delivered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_and_table_added_while_running, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tools_status_and_dump, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
