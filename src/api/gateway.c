@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "access/zs_keys.h"
+#include "core/zs_clock.h"
 #include "api/batch.h"
 #include "api/gateway_int.h"
 #include "api/zs_api.h"
@@ -538,6 +540,25 @@ static json_t *table_health(struct zs_spool_table *st, int *degraded)
     return j;
 }
 
+/* Where the table's columns came from, and how old a catalog copy is. */
+static json_t *schema_health(const struct zs_table_cfg *t)
+{
+    static const char *const source[] = {"config", "catalog", "cache"};
+    json_t *j = json_pack("{s:s, s:i}", "source", source[t->schema_source % 3], "columns",
+                          (int)t->schema->root.nfields);
+    if (t->schema_fetched_unix > 0) {
+        char when[64];
+        time_t at = (time_t)t->schema_fetched_unix;
+        struct tm tmv;
+        gmtime_r(&at, &tmv);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+        long long age = zs_wall_ms() / 1000 - (long long)t->schema_fetched_unix;
+        json_object_set_new(j, "fetched_at", json_string(when));
+        json_object_set_new(j, "age_s", json_integer(age > 0 ? age : 0));
+    }
+    return j;
+}
+
 /* detail 0: the status and nothing else (a load balancer's view without a key). */
 static void handle_health(struct zs_gateway *g, const struct gw_gen *gen, struct zs_http_req *r,
                           const struct gw_table *one, int detail)
@@ -545,6 +566,7 @@ static void handle_health(struct zs_gateway *g, const struct gw_gen *gen, struct
     int degraded = 0;
     if (one != NULL) {
         json_t *j = table_health(one->st, &degraded);
+        json_object_set_new(j, "schema", schema_health(one->cfg));
         reply_json(r, degraded ? 503 : 200, j, degraded ? "Retry-After: 1\r\n" : NULL);
         return;
     }
@@ -561,6 +583,7 @@ static void handle_health(struct zs_gateway *g, const struct gw_gen *gen, struct
             json_array_append_new(reasons, json_string(why));
         }
         degraded |= d;
+        json_object_set_new(th, "schema", schema_health(gen->tables[i].cfg));
         json_object_set_new(tables, gen->tables[i].cfg->key, th);
     }
     /* Tables the spool still delivers that the configuration no longer has (left on disk
@@ -851,7 +874,7 @@ static void handle_ingest(struct zs_gateway_worker *w, struct zs_http_req *r,
     w->rec.len = 0;
     zs_rc rc = zs_transcode(w->tc, t->cfg->schema, r->body.ptr, r->body.len, &w->rec, &err);
     if (rc != ZS_OK) {
-        char msg[600];
+        char msg[sizeof err.where + sizeof err.msg + 4];
         snprintf(msg, sizeof msg, "%s: %s", err.where, err.msg);
         int status = rc == ZS_ELIMIT ? 413 : rc == ZS_ENOMEM ? 500 : 400;
         tally_status(w, t, status, 1);

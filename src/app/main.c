@@ -21,6 +21,7 @@
 #include "app/access.h"
 #include "app/cli.h"
 #include "app/serve.h"
+#include "catalog/zs_catalog.h"
 #include "config/zs_config.h"
 #include "core/zs_buf.h"
 #include "core/zs_clock.h"
@@ -117,7 +118,35 @@ static const char usage_help_config[] =
     "\n"
     "Print the Markdown reference of every configuration option (docs/CONFIG.md).\n";
 
-static struct zs_config *load(const struct zs_cli *a)
+static void resolve_spool_dir(const struct zs_config *c, const char *flag, const char *local,
+                              char *out, size_t cap);
+
+/* The schema cache: station.schema_cache_dir, else schemas/ in the spool directory. */
+static void schema_cache_dir(const struct zs_config *c, const struct zs_cli *a, char *out,
+                             size_t cap)
+{
+    char spool[4096];
+    if (c->station.schema_cache_dir != NULL) {
+        zs_config_path(c, c->station.schema_cache_dir, out, cap);
+        return;
+    }
+    resolve_spool_dir(c, a->spool_dir, a->local, spool, sizeof spool);
+    snprintf(out, cap, "%s/schemas", spool);
+}
+
+/* Columns of the tables without "fields" (and the check of the others): zs_catalog. */
+static zs_rc resolve_schemas(struct zs_config *c, const struct zs_cli *a, struct zs_err *err)
+{
+    char dir[4200];
+    schema_cache_dir(c, a, dir, sizeof dir);
+    struct zs_catalog_resolve_opts o = {.cache_dir = dir};
+    struct zs_catalog_report rep;
+    return zs_catalog_resolve(c, &o, &rep, err);
+}
+
+/* Load the configuration; resolve: also the catalog's columns (not yet with --local, whose
+ * emulator is the catalog and starts after the load). */
+static struct zs_config *load_config(const struct zs_cli *a, bool resolve)
 {
     struct zs_config *c = NULL;
     struct zs_err err;
@@ -132,7 +161,17 @@ static struct zs_config *load(const struct zs_cli *a)
                 "zerobus-station: warning: %s: %u line(s) are not KEY=VALUE and were ignored "
                 "(first: line %u)\n",
                 c->env_path, c->env_warnings, c->env_first_bad_line);
+    if (resolve && resolve_schemas(c, a, &err) != ZS_OK) {
+        fprintf(stderr, "zerobus-station: %s\n", zs_err_format(&err, msg, sizeof msg));
+        zs_config_destroy(c);
+        return NULL;
+    }
     return c;
+}
+
+static struct zs_config *load(const struct zs_cli *a)
+{
+    return load_config(a, true);
 }
 
 static const struct zs_table_cfg *find_table(const struct zs_config *c, const char *key)
@@ -193,7 +232,19 @@ static int cmd_check(int argc, char **argv)
         printf("  message:      %s%s%s\n", s->package, s->package[0] ? "." : "", s->message_name);
         printf("  record_type:  %s\n", t->record_type == ZS_RECORD_JSON ? "json" : "proto");
         printf("  unknown keys: %s\n", t->unknown_fields ? "ignored" : "rejected");
-        printf("  columns:\n");
+        if (t->schema_source == ZS_SCHEMA_FROM_CONFIG) {
+            printf("  columns:      (fields in %s)\n", c->path);
+        } else {
+            char when[64] = "unknown time";
+            time_t at = (time_t)t->schema_fetched_unix;
+            struct tm tmv;
+            if (at > 0 && gmtime_r(&at, &tmv) != NULL)
+                strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+            printf("  columns:      (%s, fetched %s)\n",
+                   t->schema_source == ZS_SCHEMA_FROM_CATALOG ? "from Unity Catalog"
+                                                              : "cached: catalog unreachable",
+                   when);
+        }
         for (size_t k = 0; k < s->root.nfields; k++) {
             const struct zs_field *f = &s->root.fields[k];
             b.len = 0;
@@ -441,13 +492,22 @@ static int random_hex(char *out, size_t nbytes)
     return 0;
 }
 
-/* Write DIR/catalog.json for the configured tables and one generated client. */
+/* Write DIR/catalog.json: the tables an earlier one listed (a table without "fields" takes
+ * its columns from there, as from Unity Catalog), the configured tables with "fields", and
+ * one generated client. */
 static int write_catalog(const struct zs_config *c, const char *dir, struct local_emu *l)
 {
-    json_t *tables = json_object();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/catalog.json", dir);
+    json_t *old = json_load_file(path, 0, NULL);
+    json_t *tables = json_object_get(old, "tables");
+    tables = json_is_object(tables) ? json_incref(tables) : json_object();
+    json_decref(old);
     struct zs_buf b;
     zs_buf_init(&b, 1 << 20);
     for (size_t i = 0; i < c->ntables; i++) {
+        if (c->tables[i].schema == NULL)
+            continue; /* no "fields": the catalog's columns */
         json_t *cols = json_array();
         const struct zs_struct *st = &c->tables[i].schema->root;
         for (size_t k = 0; k < st->nfields; k++) {
@@ -467,8 +527,6 @@ static int write_catalog(const struct zs_config *c, const char *dir, struct loca
     json_t *doc =
         json_pack("{s:o, s:[{s:s, s:s, s:[s]}]}", "tables", tables, "clients", "client_id",
                   l->client_id, "client_secret", l->client_secret, "grants", "*");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/catalog.json", dir);
     int rc = json_dump_file(doc, path, JSON_INDENT(2)) == 0 ? 0 : -1;
     json_decref(doc);
     if (rc == 0)
@@ -639,6 +697,10 @@ static struct zs_config *reload_load(void *ctx, struct zs_err *err)
         return NULL;
     if (r->l != NULL)
         use_local(c, r->l);
+    if (resolve_schemas(c, r->a, err) != ZS_OK) {
+        zs_config_destroy(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -664,7 +726,7 @@ static int cmd_serve(int argc, char **argv)
             return EXIT_USAGE;
     o.nlisten = (unsigned)a.nlisten;
     const char *local = a.local, *spool_dir = a.spool_dir;
-    struct zs_config *c = load(&a);
+    struct zs_config *c = load_config(&a, local == NULL);
     if (c == NULL)
         return 1;
     char spool[4096];
@@ -687,6 +749,13 @@ static int cmd_serve(int argc, char **argv)
         if (start_local(c, local, &l) != 0)
             goto out;
         use_local(c, &l);
+        struct zs_err rerr;
+        char rmsg[600];
+        zs_err_clear(&rerr);
+        if (resolve_schemas(c, &a, &rerr) != ZS_OK) {
+            fprintf(stderr, "zerobus-station: %s\n", zs_err_format(&rerr, rmsg, sizeof rmsg));
+            goto out;
+        }
     }
     if (c->client_id == NULL || c->client_secret == NULL)
         zs_log(ZS_LOG_WARN, "app",

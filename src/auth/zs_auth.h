@@ -40,4 +40,16 @@ ZS_MUST_CHECK zs_rc zs_auth_fetch(const char *url, const char *client_id, const 
                                   const char *form, long timeout_ms, int *http_status,
                                   struct zs_buf *body, struct zs_err *err);
 
+/*
+ * GET url with "Authorization: Bearer token" (the Unity Catalog API, protocol §6.4);
+ * blocking (timeout_ms). Same returns and body rules as zs_auth_fetch; the token never
+ * reaches a log or an error. Thread: any.
+ */
+ZS_MUST_CHECK zs_rc zs_auth_get(const char *url, const char *token, long timeout_ms,
+                                int *http_status, struct zs_buf *body, struct zs_err *err);
+
+/* The metadata token's form (protocol §3.6): client credentials, scope all-apis, no
+ * authorization_details (the ingestion token is refused by the Unity Catalog API). */
+#define ZS_AUTH_METADATA_FORM "grant_type=client_credentials&scope=all-apis"
+
 #endif

@@ -407,6 +407,52 @@ static zs_rc camel_name(struct zs_arena *a, const char *key, const char **out)
     return rc;
 }
 
+/* The table's schema options, so that hand-written and catalog columns compile alike. */
+static struct zs_schema_opts schema_opts(const struct zs_config *c, const struct zs_table_cfg *t)
+{
+    return (struct zs_schema_opts){
+        .package = t->proto_package,
+        .message_name = t->message_name,
+        .reject_unknown = t->unknown_fields == 0,
+        .max_depth = (unsigned)c->station.max_json_depth,
+        .max_record_bytes = (size_t)c->station.max_record_bytes,
+    };
+}
+
+zs_rc zs_config_table_compile(const struct zs_config *c, struct zs_table_cfg *t,
+                              const struct zs_column_def *cols, size_t n, struct zs_err *err)
+{
+    struct zs_schema_opts so = schema_opts(c, t);
+    return zs_schema_create(&so, cols, n, &t->schema, NULL, err);
+}
+
+static zs_rc table_name_check(const struct zs_cfgctx *cx, struct zs_jpath *jp,
+                              const struct zs_table_cfg *t)
+{
+    if (valid_table_name(t->table_name))
+        return ZS_OK;
+    return zs_config__fail(cx, jp, ZS_EINVAL,
+                           "\"%.100s\" is not catalog.schema.table (three non-empty parts of "
+                           "letters, digits, '_' or '-')",
+                           t->table_name);
+}
+
+/* A table given as its name only ("key": "catalog.schema.table"): columns from the catalog. */
+static zs_rc load_table_name(const struct zs_cfgctx *cx, struct zs_jpath *jp, json_t *tj,
+                             struct zs_config *c, struct zs_table_cfg *t)
+{
+    const char *name = json_string_value(tj);
+    if ((t->table_name = zs_arena_strndup(c->arena, name, strlen(name))) == NULL)
+        return ZS_ENOMEM;
+    zs_rc rc = table_name_check(cx, jp, t);
+    if (rc != ZS_OK)
+        return rc;
+    t->unknown_fields = c->station.unknown_fields;
+    t->proto_package = "";
+    t->from_catalog = true;
+    return camel_name(c->arena, t->key, &t->message_name);
+}
+
 static zs_rc load_table(const struct zs_cfgctx *cx, struct zs_jpath *jp, const char *key,
                         json_t *tj, struct zs_config *c, struct zs_table_cfg *t)
 {
@@ -418,26 +464,26 @@ static zs_rc load_table(const struct zs_cfgctx *cx, struct zs_jpath *jp, const c
                                "table key \"%.64s\" must be letters, digits, '_' or '-' (it is "
                                "the URL path /ingest/<key>)",
                                key);
-    if (!json_is_object(tj))
-        return zs_config__fail(cx, jp, ZS_EINVAL, "expected an object, got %s", json_type_name(tj));
+    if (!json_is_object(tj) && !json_is_string(tj))
+        return zs_config__fail(cx, jp, ZS_EINVAL,
+                               "expected an object or a table name (catalog.schema.table), got %s",
+                               json_type_name(tj));
     if ((t->key = zs_arena_strndup(c->arena, key, strlen(key))) == NULL)
         return ZS_ENOMEM;
     zs_opts__defaults(zs_table_opts_table, t);
+    if (json_is_string(tj))
+        return load_table_name(cx, jp, tj, c, t);
     if ((rc = check_keys(cx, jp, tj, keys, zs_table_opts_table)) != ZS_OK ||
         (rc = apply_opts(cx, jp, tj, zs_table_opts_table, t)) != ZS_OK ||
         (rc = get_string(cx, jp, tj, "table_name", 1, c->arena, &t->table_name)) != ZS_OK ||
         (rc = get_string(cx, jp, tj, "proto_package", 0, c->arena, &t->proto_package)) != ZS_OK ||
         (rc = get_string(cx, jp, tj, "message_name", 0, c->arena, &t->message_name)) != ZS_OK)
         return rc;
-    if (!valid_table_name(t->table_name)) {
-        jp_push_key(jp, "table_name");
-        rc = zs_config__fail(cx, jp, ZS_EINVAL,
-                             "\"%.100s\" is not catalog.schema.table (three non-empty parts of "
-                             "letters, digits, '_' or '-')",
-                             t->table_name);
-        jp->n--;
+    jp_push_key(jp, "table_name");
+    rc = table_name_check(cx, jp, t);
+    jp->n--;
+    if (rc != ZS_OK)
         return rc;
-    }
     if (t->unknown_fields < 0)
         t->unknown_fields = c->station.unknown_fields;
     if (t->proto_package == NULL)
@@ -446,10 +492,15 @@ static zs_rc load_table(const struct zs_cfgctx *cx, struct zs_jpath *jp, const c
         return rc;
 
     json_t *fields = json_object_get(tj, "fields");
+    if (fields == NULL) { /* the columns come from Unity Catalog (catalog/zs_catalog.h) */
+        t->from_catalog = true;
+        return ZS_OK;
+    }
     jp_push_key(jp, "fields");
-    if (fields == NULL || !json_is_array(fields)) {
+    if (!json_is_array(fields)) {
         rc = zs_config__fail(cx, jp, ZS_EINVAL,
-                             fields ? "expected an array of columns" : "missing required key");
+                             "expected an array of columns (or no \"fields\": the columns "
+                             "come from Unity Catalog)");
         jp->n--;
         return rc;
     }
@@ -466,13 +517,7 @@ static zs_rc load_table(const struct zs_cfgctx *cx, struct zs_jpath *jp, const c
         jp->n--;
     }
     if (rc == ZS_OK) {
-        struct zs_schema_opts so = {
-            .package = t->proto_package,
-            .message_name = t->message_name,
-            .reject_unknown = t->unknown_fields == 0,
-            .max_depth = (unsigned)c->station.max_json_depth,
-            .max_record_bytes = (size_t)c->station.max_record_bytes,
-        };
+        struct zs_schema_opts so = schema_opts(c, t);
         size_t bad = (size_t)-1;
         struct zs_err serr;
         zs_err_clear(&serr);
@@ -499,21 +544,61 @@ static zs_rc load_table(const struct zs_cfgctx *cx, struct zs_jpath *jp, const c
     return rc;
 }
 
+/* "tables": ["catalog.schema.table", ...]: the route key is the table part of each name. */
+static zs_rc load_table_list(const struct zs_cfgctx *cx, struct zs_jpath *jp, json_t *tables,
+                             struct zs_config *c)
+{
+    size_t n = json_array_size(tables);
+    c->tables = zs_arena_calloc(c->arena, n, sizeof *c->tables);
+    if (c->tables == NULL)
+        return ZS_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(tables, i);
+        jp_push_idx(jp, i);
+        const char *name = json_string_value(v), *dot = name ? strrchr(name, '.') : NULL;
+        zs_rc rc = ZS_OK;
+        if (name == NULL)
+            rc = zs_config__fail(cx, jp, ZS_EINVAL,
+                                 "expected a table name (catalog.schema.table), got %s",
+                                 json_type_name(v));
+        else if (dot == NULL || !valid_table_name(name))
+            rc = zs_config__fail(cx, jp, ZS_EINVAL, "\"%.100s\" is not catalog.schema.table", name);
+        else if (zs_config_table(c, dot + 1, strlen(dot + 1)) != NULL)
+            rc = zs_config__fail(cx, jp, ZS_EINVAL,
+                                 "a second table named \"%.64s\": its route /ingest/%.64s would "
+                                 "be ambiguous (use the object form to choose the keys)",
+                                 dot + 1, dot + 1);
+        else
+            rc = load_table(cx, jp, dot + 1, v, c, &c->tables[c->ntables]);
+        jp->n--;
+        if (rc != ZS_OK)
+            return rc;
+        c->ntables++;
+    }
+    return ZS_OK;
+}
+
 static zs_rc load_tables(const struct zs_cfgctx *cx, struct zs_jpath *jp, json_t *root,
                          struct zs_config *c)
 {
     json_t *tables = json_object_get(root, "tables");
     jp_push_key(jp, "tables");
     zs_rc rc = ZS_OK;
-    if (tables == NULL || !json_is_object(tables)) {
+    if (tables == NULL || (!json_is_object(tables) && !json_is_array(tables))) {
         rc = zs_config__fail(cx, jp, ZS_EINVAL,
-                             tables ? "expected an object of tables" : "missing required key");
+                             tables ? "expected an object of tables (or an array of table names)"
+                                    : "missing required key");
         jp->n--;
         return rc;
     }
-    size_t n = json_object_size(tables);
+    size_t n = json_is_array(tables) ? json_array_size(tables) : json_object_size(tables);
     if (n == 0) {
         rc = zs_config__fail(cx, jp, ZS_EINVAL, "no tables: configure at least one");
+        jp->n--;
+        return rc;
+    }
+    if (json_is_array(tables)) {
+        rc = load_table_list(cx, jp, tables, c);
         jp->n--;
         return rc;
     }

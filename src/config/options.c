@@ -17,6 +17,7 @@ static const char *const durability_values[] = {"memory", "disk", NULL}; /* enum
 static const char *const spool_sync_values[] = {"commit", "interval", NULL};
 static const char *const auth_values[] = {"auto", "none", "keys", NULL}; /* enum zs_auth_mode */
 static const char *const access_log_values[] = {"off", "errors", "all", NULL};
+static const char *const schema_check_values[] = {"warn", "strict", "off", NULL};
 
 #define STATION_OFF(f) offsetof(struct zs_station_opts, f)
 #define TABLE_OFF(f) offsetof(struct zs_table_cfg, f)
@@ -157,6 +158,21 @@ const struct zs_opt zs_station_opts_table[] = {
     {"open_docs", ZS_OPT_BOOL, "false", 0, 1, STATION_OFF(open_docs), NULL,
      "With keys: serve `/openapi.json` and the detailed `/health` without a key. `/`, the "
      "`/health` status and the `/docs` page are always open.",
+     ZS_OPT_LIVE},
+    {"schema_check", ZS_OPT_ENUM, "warn", 0, 2, STATION_OFF(schema_check), schema_check_values,
+     "Tables with hand-written `fields` are compared with their Unity Catalog columns when "
+     "the catalog answers: `warn` logs each difference (naming the column), `strict` refuses "
+     "to start (or to reload), `off` does not ask the catalog. Tables without `fields` "
+     "always take the catalog's columns.",
+     ZS_OPT_LIVE},
+    {"schema_cache_dir", ZS_OPT_PATH, "", 0, 0, STATION_OFF(schema_cache_dir), NULL,
+     "Where columns fetched from Unity Catalog are cached (one JSON file per table), so the "
+     "station starts while the catalog is unreachable. Default: `schemas/` in the spool "
+     "directory.",
+     ZS_OPT_RESTART},
+    {"catalog_timeout_ms", ZS_OPT_MS, "10s", 100, 120000, STATION_OFF(catalog_timeout_ms), NULL,
+     "Longest one Unity Catalog call (the token, then the table) may take. Once the catalog "
+     "fails to answer, the remaining tables of that load use their cache at once.",
      ZS_OPT_LIVE},
     {0},
 };

@@ -61,6 +61,19 @@ struct zs_station_opts {
     const char *tls_client_ca; /* CAs of client certificates (mTLS), or NULL */
     int64_t open_docs;         /* OpenAPI and detailed health without a key */
     int64_t access_log;        /* 0 off, 1 errors, 2 all */
+    /* Schemas from Unity Catalog (catalog/zs_catalog.h) */
+    int64_t schema_check;         /* enum zs_schema_check */
+    const char *schema_cache_dir; /* NULL: schemas/ in the spool directory */
+    int64_t catalog_timeout_ms;   /* one Unity Catalog or token call */
+};
+
+enum zs_schema_check { ZS_SCHEMA_CHECK_WARN, ZS_SCHEMA_CHECK_STRICT, ZS_SCHEMA_CHECK_OFF };
+
+/* Where a table's columns came from. */
+enum zs_schema_source {
+    ZS_SCHEMA_FROM_CONFIG,  /* "fields" in config.json */
+    ZS_SCHEMA_FROM_CATALOG, /* fetched from Unity Catalog at this load */
+    ZS_SCHEMA_FROM_CACHE,   /* the catalog was unreachable: the cached copy */
 };
 
 enum zs_auth_mode { ZS_AUTH_AUTO, ZS_AUTH_NONE, ZS_AUTH_KEYS };
@@ -70,9 +83,12 @@ struct zs_table_cfg {
     const char *table_name; /* catalog.schema.table */
     const char *proto_package;
     const char *message_name;
-    int64_t record_type;      /* enum zs_record_type */
-    int64_t unknown_fields;   /* 0 = reject, 1 = ignore (inherits the station's) */
-    struct zs_schema *schema; /* compiled columns */
+    int64_t record_type;         /* enum zs_record_type */
+    int64_t unknown_fields;      /* 0 = reject, 1 = ignore (inherits the station's) */
+    struct zs_schema *schema;    /* compiled columns; NULL while from_catalog is unresolved */
+    bool from_catalog;           /* no "fields": zs_catalog_resolve fills schema */
+    int schema_source;           /* enum zs_schema_source */
+    int64_t schema_fetched_unix; /* catalog or cache: when the columns were fetched, else 0 */
 };
 
 struct zs_config {
@@ -153,6 +169,15 @@ size_t zs_config_restart_needed(const struct zs_config *a, const struct zs_confi
 
 /* p relative to the configuration file's directory (p itself when absolute) into out. */
 void zs_config_path(const struct zs_config *c, const char *p, char *out, size_t cap);
+
+/*
+ * Compile columns for table t of c (the table's package, message name and options) into
+ * t->schema, replacing none (t->schema must be NULL). what names the source in messages.
+ * Returns as zs_schema_create; err names the column. Thread: the loader.
+ */
+ZS_MUST_CHECK zs_rc zs_config_table_compile(const struct zs_config *c, struct zs_table_cfg *t,
+                                            const struct zs_column_def *cols, size_t n,
+                                            struct zs_err *err);
 
 /* Table by route key, or NULL. */
 const struct zs_table_cfg *zs_config_table(const struct zs_config *c, const char *key,

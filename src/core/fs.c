@@ -3,7 +3,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/zs_fs.h"
@@ -84,6 +86,34 @@ int zs_fs_pwrite_all(const struct zs_fs_ops *fs, int fd, const void *buf, size_t
             n -= (size_t)w;
             off += w;
         }
+    }
+    return 0;
+}
+
+int zs_fs_write_atomic(const char *path, const void *data, size_t n, int mode)
+{
+    char tmp[4200], dir[4200];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return -ENAMETOOLONG;
+    int fd = p_open(NULL, tmp, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    if (fd < 0)
+        return fd;
+    int rc = zs_fs_pwrite_all(&zs_fs_posix, fd, data, n, 0);
+    if (rc == 0 && fsync(fd) != 0)
+        rc = -errno;
+    if (close(fd) != 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -errno;
+    if (rc != 0) {
+        unlink(tmp);
+        return rc;
+    }
+    snprintf(dir, sizeof dir, "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) { /* the rename itself: best effort where directories cannot be synced */
+        (void)fsync(dfd);
+        close(dfd);
     }
     return 0;
 }

@@ -13,7 +13,7 @@
 #include "core/zs_rc.h"
 
 #define ZS_ERR_WHERE_MAX 256
-#define ZS_ERR_MSG_MAX 256
+#define ZS_ERR_MSG_MAX 512
 
 struct zs_err {
     zs_rc code;                   /* ZS_OK while nothing failed */

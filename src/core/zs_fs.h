@@ -29,4 +29,11 @@ extern const struct zs_fs_ops zs_fs_posix;
 /* Write all n bytes at off (retrying short writes): 0 or -errno. */
 int zs_fs_pwrite_all(const struct zs_fs_ops *fs, int fd, const void *buf, size_t n, off_t off);
 
+/*
+ * Replace path with n bytes of data, atomically and durably: written to path.tmp,
+ * fsync'd, renamed over path, the directory fsync'd; mode for a new file. A reader sees
+ * the old or the new content, never a mix. 0 or -errno (path.tmp removed). Thread: any.
+ */
+int zs_fs_write_atomic(const char *path, const void *data, size_t n, int mode);
+
 #endif

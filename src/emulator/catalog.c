@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/zs_err.h"
+#include "core/zs_log.h"
 #include "core/zs_mem.h"
 #include "emulator/emu.h"
 
@@ -116,6 +117,112 @@ json_t *emu_table_json(const struct emu_table *t)
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "name", tab, "catalog_name", cat,
                      "schema_name", sch, "full_name", t->name, "table_type", "MANAGED",
                      "data_source_format", "DELTA", "columns", cols);
+}
+
+json_t *emu_tables_list_json(struct emu *e, const char *catalog, const char *schema)
+{
+    json_t *list = json_array();
+    size_t cl = strlen(catalog), sl = strlen(schema);
+    pthread_mutex_lock(&e->cat_lock);
+    for (struct emu_table *t = e->tables; t != NULL; t = t->next)
+        if (t->cols != NULL && strncasecmp(t->name, catalog, cl) == 0 && t->name[cl] == '.' &&
+            strncasecmp(t->name + cl + 1, schema, sl) == 0 && t->name[cl + 1 + sl] == '.')
+            json_array_append_new(list, emu_table_json(t));
+    pthread_mutex_unlock(&e->cat_lock);
+    return json_pack("{s:o}", "tables", list);
+}
+
+struct emu_retired {
+    struct emu_col *cols;
+    size_t n;
+    struct emu_retired *next;
+};
+
+int emu_table_alter(struct emu *e, const char *name, json_t *body, json_t **out, char *msg,
+                    size_t cap)
+{
+    json_t *add = json_object_get(body, "add"), *drop = json_object_get(body, "drop");
+    if (!json_is_object(body) || (add != NULL && !json_is_array(add)) ||
+        (drop != NULL && !json_is_array(drop))) {
+        snprintf(msg, cap,
+                 "body: {\"add\": [{\"name\", \"type\", \"nullable\"}], \"drop\": "
+                 "[\"column\"]}");
+        return 400;
+    }
+    struct emu_table *t = emu_table_get(e, name, false);
+    if (t == NULL) {
+        snprintf(msg, cap, "no table %.200s", name);
+        return 404;
+    }
+    size_t nadd = json_array_size(add);
+    pthread_mutex_lock(&e->cat_lock);
+    int status = 200;
+    size_t n = 0, cap_cols = t->ncols + nadd;
+    struct emu_col *cols = calloc(cap_cols ? cap_cols : 1, sizeof *cols);
+    for (size_t i = 0; cols != NULL && i < t->ncols; i++) {
+        int dropped = 0;
+        for (size_t k = 0; k < json_array_size(drop); k++) {
+            const char *d = json_string_value(json_array_get(drop, k));
+            dropped |= d != NULL && strcasecmp(d, t->cols[i].name) == 0;
+        }
+        if (dropped)
+            continue;
+        struct zs_err terr;
+        char *text = emu_type_text(t->cols[i].type);
+        cols[n++] = (struct emu_col){strdup(t->cols[i].name), emu_type_parse(text, &terr),
+                                     t->cols[i].nullable};
+        free(text);
+    }
+    if (cols != NULL && n + json_array_size(drop) != t->ncols) {
+        snprintf(msg, cap, "\"drop\" names a column the table does not have");
+        status = 400;
+    }
+    for (size_t i = 0; cols != NULL && status == 200 && i < nadd; i++) {
+        json_t *c = json_array_get(add, i);
+        const char *cn = json_string_value(json_object_get(c, "name"));
+        const char *ty = json_string_value(json_object_get(c, "type"));
+        json_t *nl = json_object_get(c, "nullable");
+        struct zs_err terr;
+        struct emu_type *pt = ty ? emu_type_parse(ty, &terr) : NULL;
+        int dup = 0;
+        for (size_t k = 0; cn != NULL && k < n; k++)
+            dup |= strcasecmp(cols[k].name, cn) == 0;
+        if (cn == NULL || pt == NULL || dup || json_is_false(nl)) {
+            snprintf(msg, cap, "add[%zu]: %s", i,
+                     cn == NULL || ty == NULL ? "needs \"name\" and \"type\""
+                     : pt == NULL             ? terr.msg
+                     : dup                    ? "the table already has that column"
+                                              : "an added column must be nullable");
+            emu_type_free(pt);
+            status = 400;
+            break;
+        }
+        cols[n++] = (struct emu_col){strdup(cn), pt, true};
+    }
+    if (cols != NULL && status == 200 && n == 0) {
+        snprintf(msg, cap, "a table keeps at least one column");
+        status = 400;
+    }
+    struct emu_retired *r = calloc(1, sizeof *r);
+    if (cols == NULL || r == NULL) {
+        snprintf(msg, cap, "out of memory");
+        status = 500;
+    }
+    if (status == 200) {
+        *r = (struct emu_retired){t->cols, t->ncols, t->retired};
+        t->retired = r;
+        t->cols = cols;
+        t->ncols = n;
+        atomic_fetch_add(&t->schema_version, 1);
+        *out = emu_table_json(t);
+    } else {
+        emu_cols_free(cols, n);
+        free(r);
+    }
+    pthread_mutex_unlock(&e->cat_lock);
+    if (status == 200)
+        zs_log(ZS_LOG_INFO, "emu", "msg=\"table altered\" table=%s columns=%zu", t->name, n);
+    return status;
 }
 
 static int load_columns(json_t *cols, struct emu_table *t, const char *path, struct zs_err *err)
@@ -228,6 +335,12 @@ void emu_catalog_free(struct emu *e)
         e->tables = t->next;
         free(t->name);
         emu_cols_free(t->cols, t->ncols);
+        while (t->retired != NULL) {
+            struct emu_retired *r = t->retired;
+            t->retired = r->next;
+            emu_cols_free(r->cols, r->n);
+            free(r);
+        }
         zs_buf_release(&t->pending);
         if (t->fd >= 0)
             close(t->fd);

@@ -1165,8 +1165,8 @@ static json_t *json_value(const struct emu_type *t, json_t *v, char *msg, size_t
     return NULL;
 }
 
-int emu_decode_json(const struct emu_table *t, const char *rec, size_t len, struct zs_buf *out,
-                    char *msg, size_t cap)
+int emu_decode_json(const struct emu_col *cols, size_t ncols, const char *rec, size_t len,
+                    struct zs_buf *out, char *msg, size_t cap)
 {
     json_error_t je;
     msg[0] = '\0';
@@ -1176,7 +1176,7 @@ int emu_decode_json(const struct emu_table *t, const char *rec, size_t len, stru
         json_decref(obj);
         return -1;
     }
-    json_t *row = t->cols ? json_struct(t->cols, t->ncols, obj, msg, cap) : json_incref(obj);
+    json_t *row = cols ? json_struct(cols, ncols, obj, msg, cap) : json_incref(obj);
     json_decref(obj);
     if (row == NULL)
         return -1;

@@ -90,10 +90,16 @@ struct emu_table_stats {
     atomic_llong errors[EMU_STATUS_COUNT];
 };
 
+struct emu_retired; /* column arrays replaced by an ALTER, freed at exit */
+
 struct emu_table {
     char *name;           /* catalog.schema.table */
-    struct emu_col *cols; /* NULL until known (auto-create: from the first descriptor) */
+    struct emu_col *cols; /* NULL until known (auto-create: from the first descriptor);
+                             replaced (never changed in place) by emu_table_alter, under
+                             cat_lock; the old array lives until exit (descriptors point in) */
     size_t ncols;
+    atomic_uint schema_version; /* bumped by each ALTER: older streams fail */
+    struct emu_retired *retired;
     struct emu_table_stats st;
     /* store (guarded by the store's lock) */
     int fd;
@@ -157,8 +163,18 @@ zs_rc emu_catalog_load(struct emu *e, struct zs_err *err);
 void emu_catalog_free(struct emu *e);
 /* Table by full name; with auto_create an unknown name is added (no columns yet). */
 struct emu_table *emu_table_get(struct emu *e, const char *name, bool create);
-/* UC tables API body for a table. */
+/* UC tables API body for a table. Caller holds cat_lock (the columns may be altered). */
 json_t *emu_table_json(const struct emu_table *t);
+/* UC list body: the tables of catalog.schema that have columns ({"tables": [...]}). */
+json_t *emu_tables_list_json(struct emu *e, const char *catalog, const char *schema);
+/*
+ * ALTER TABLE name: body {"add": [{"name", "type", "nullable"}], "drop": ["col", ...]}
+ * (added columns go last and must be nullable, as Delta requires). Streams opened before
+ * fail at their next request. Returns an HTTP status (200 with *out the table's UC body,
+ * else msg says why). Thread: any.
+ */
+int emu_table_alter(struct emu *e, const char *name, json_t *body, json_t **out, char *msg,
+                    size_t cap);
 
 /* OAuth client-credentials grant. Returns an HTTP status and sets *body (caller frees). */
 int emu_auth_token(struct emu *e, const char *basic_auth, const char *form, char **body);
@@ -182,6 +198,7 @@ struct emu_faults {
     long drop_after_records; /* 0: off; streams fail UNAVAILABLE after this many records */
     long long stall_until_ms;
     int refuse_tokens_status;     /* 0: off */
+    int catalog_status;           /* 0: off; else the Unity Catalog API answers this */
     double rate_limit_rps;        /* 0: off */
     long long close_signal_epoch; /* bumped by "close signal now" */
     int close_signal_duration_ms;
@@ -210,9 +227,10 @@ void emu_desc_destroy(struct emu_desc *d);
 /* Decode one protobuf record into an NDJSON line appended to out. 0 ok, -1 with msg. */
 int emu_decode_proto(const struct emu_desc *d, const uint8_t *rec, size_t len, struct zs_buf *out,
                      char *msg, size_t cap);
-/* Check one JSON record against the table and append its NDJSON line. 0 ok, -1 with msg. */
-int emu_decode_json(const struct emu_table *t, const char *rec, size_t len, struct zs_buf *out,
-                    char *msg, size_t cap);
+/* Check one JSON record against columns (NULL: not known, anything goes) and append its
+ * NDJSON line. 0 ok, -1 with msg. */
+int emu_decode_json(const struct emu_col *cols, size_t ncols, const char *rec, size_t len,
+                    struct zs_buf *out, char *msg, size_t cap);
 
 /* ---------------------------------------------------------------- store */
 

@@ -41,13 +41,14 @@ static int get_int(json_t *obj, const char *key, long long lo, long long hi, lon
 /*
  * Keys: fail_create {count, status, message}; drop_after_records N; stall_acks_ms T;
  * refuse_tokens true|status; expire_tokens true (handled by the caller);
- * rate_limit_rps R; close_signal_now {duration_ms} | true.
+ * rate_limit_rps R; close_signal_now {duration_ms} | true; catalog_status S (the Unity
+ * Catalog API answers HTTP S, 0: off).
  */
 int emu_faults_apply(struct emu_faults *f, json_t *obj, char *msg, size_t cap)
 {
-    static const char *const known[] = {
-        "fail_create",   "drop_after_records", "stall_acks_ms",    "refuse_tokens",
-        "expire_tokens", "rate_limit_rps",     "close_signal_now", NULL};
+    static const char *const known[] = {"fail_create",      "drop_after_records", "stall_acks_ms",
+                                        "refuse_tokens",    "expire_tokens",      "rate_limit_rps",
+                                        "close_signal_now", "catalog_status",     NULL};
     if (!json_is_object(obj)) {
         snprintf(msg, cap, "faults must be a JSON object");
         return -1;
@@ -102,6 +103,16 @@ int emu_faults_apply(struct emu_faults *f, json_t *obj, char *msg, size_t cap)
             rc = -1;
         }
     }
+    json_t *cst = json_object_get(obj, "catalog_status");
+    if (rc >= 0 && cst != NULL) {
+        json_int_t st = json_integer_value(cst);
+        if (!json_is_integer(cst) || (st != 0 && (st < 400 || st > 599))) {
+            snprintf(msg, cap, "\"catalog_status\" must be 0 or an HTTP status 400..599");
+            rc = -1;
+        } else {
+            f->catalog_status = (int)st;
+        }
+    }
     json_t *rl = json_object_get(obj, "rate_limit_rps");
     if (rc >= 0 && rl != NULL) {
         if (!json_is_number(rl) || json_number_value(rl) < 0) {
@@ -129,12 +140,13 @@ json_t *emu_faults_json(struct emu_faults *f)
 {
     pthread_mutex_lock(&f->lock);
     long long now = emu_now_ms();
-    json_t *j = json_pack(
-        "{s:{s:i, s:s, s:s}, s:I, s:I, s:i, s:f}", "fail_create", "count", f->fail_create_n,
-        "status", emu_status_name(f->fail_create_status), "message", f->fail_create_msg,
-        "drop_after_records", (json_int_t)f->drop_after_records, "stall_acks_ms",
-        (json_int_t)(f->stall_until_ms > now ? f->stall_until_ms - now : 0), "refuse_tokens",
-        f->refuse_tokens_status, "rate_limit_rps", f->rate_limit_rps);
+    json_t *j = json_pack("{s:{s:i, s:s, s:s}, s:I, s:I, s:i, s:f, s:i}", "fail_create", "count",
+                          f->fail_create_n, "status", emu_status_name(f->fail_create_status),
+                          "message", f->fail_create_msg, "drop_after_records",
+                          (json_int_t)f->drop_after_records, "stall_acks_ms",
+                          (json_int_t)(f->stall_until_ms > now ? f->stall_until_ms - now : 0),
+                          "refuse_tokens", f->refuse_tokens_status, "rate_limit_rps",
+                          f->rate_limit_rps, "catalog_status", f->catalog_status);
     pthread_mutex_unlock(&f->lock);
     return j;
 }

@@ -52,6 +52,9 @@ struct stream {
     int created, create_resp_pending, signal_pending, signal_ms;
     struct emu_table *table;
     struct emu_desc *desc;
+    const struct emu_col *cols; /* JSON streams: the columns at create */
+    size_t ncols;
+    unsigned schema_version; /* the table's at create */
     int record_type;
     int64_t next_offset, ack_target, acked;
     struct pend *pend;
@@ -278,6 +281,11 @@ static void handle_create(struct stream *s, Databricks__Zerobus__CreateIngestStr
         fail_stream(s, EMU_INVALID_ARGUMENT, "record_type must be PROTO or JSON");
         return;
     }
+    s->schema_version = atomic_load(&s->table->schema_version);
+    pthread_mutex_lock(&e->cat_lock);
+    s->cols = s->table->cols;
+    s->ncols = s->table->ncols;
+    pthread_mutex_unlock(&e->cat_lock);
     if (s->record_type == 1) {
         if (!c->has_descriptor_proto || c->descriptor_proto.len == 0) {
             fail_stream(s, EMU_INVALID_ARGUMENT, "descriptor_proto is required for PROTO streams");
@@ -314,7 +322,7 @@ static int decode_one(struct stream *s, const uint8_t *p, size_t n, int is_json,
         snprintf(msg, sizeof msg, "a %s record on a %s stream", is_json ? "JSON" : "PROTO",
                  s->record_type == 2 ? "JSON" : "PROTO");
     else if (is_json)
-        rc = emu_decode_json(s->table, (const char *)p, n, &s->lines, msg, sizeof msg);
+        rc = emu_decode_json(s->cols, s->ncols, (const char *)p, n, &s->lines, msg, sizeof msg);
     else
         rc = emu_decode_proto(s->desc, p, n, &s->lines, msg, sizeof msg);
     if (rc != 0)
@@ -331,6 +339,12 @@ static void handle_ingest(struct stream *s, int64_t offset, int has_offset, size
         return; /* past a rejection: nothing more is accepted (the client replays it) */
     if (!has_offset) {
         fail_stream(s, EMU_INVALID_ARGUMENT, "offset_id is required");
+        return;
+    }
+    if (s->schema_version != atomic_load(&s->table->schema_version)) {
+        fail_stream(s, EMU_INVALID_ARGUMENT,
+                    "the table's schema changed since the stream was created (ALTER TABLE): "
+                    "the descriptor no longer matches the table");
         return;
     }
     if (e->cfg.strict_offsets && offset != s->next_offset) {

@@ -1,7 +1,8 @@
 /*
  * The emulator's HTTP API on src/http: POST /oidc/v1/token, GET
- * /api/2.1/unity-catalog/tables/{full_name}, GET /api/stats, GET /health, and, from
- * loopback only, GET|POST /admin/faults and POST /admin/reset.
+ * /api/2.1/unity-catalog/tables/{full_name}, GET /api/2.1/unity-catalog/tables?catalog_name=
+ * &schema_name=, GET /api/stats, GET /health, and, from loopback only, GET|POST
+ * /admin/faults, POST /admin/tables/{full_name}/alter and POST /admin/reset.
  * Thread: the main loop.
  */
 #include <stdio.h>
@@ -94,8 +95,62 @@ static void uc_table(struct emu *e, struct zs_http_req *r)
         reply_error(r, 404, "TABLE_DOES_NOT_EXIST", "Table does not exist");
     else if (code != EMU_OK)
         reply_error(r, 403, "PERMISSION_DENIED", msg);
+    else {
+        pthread_mutex_lock(&e->cat_lock);
+        json_t *j = emu_table_json(t);
+        pthread_mutex_unlock(&e->cat_lock);
+        reply_json(r, 200, j);
+    }
+}
+
+/* GET /api/2.1/unity-catalog/tables?catalog_name=C&schema_name=S (one page: all of them). */
+static void uc_list(struct emu *e, struct zs_http_req *r)
+{
+    char cat[256], sch[256], msg[300];
+    if (zs_http_query_param(r->query, "catalog_name", cat, sizeof cat) != ZS_OK)
+        cat[0] = '\0';
+    if (zs_http_query_param(r->query, "schema_name", sch, sizeof sch) != ZS_OK)
+        sch[0] = '\0';
+    char *auth = header_dup(r, "authorization");
+    int code = emu_auth_check(e, auth, NULL, msg, sizeof msg);
+    free(auth);
+    if (code != EMU_OK)
+        reply_error(r, 401, "UNAUTHENTICATED", msg);
+    else if (cat[0] == '\0' || sch[0] == '\0')
+        reply_error(r, 400, "INVALID_PARAMETER_VALUE", "catalog_name and schema_name are required");
     else
-        reply_json(r, 200, emu_table_json(t));
+        reply_json(r, 200, emu_tables_list_json(e, cat, sch));
+}
+
+/* POST /admin/tables/{full_name}/alter */
+static void admin_alter(struct emu *e, struct zs_http_req *r, struct zs_slice name_seg)
+{
+    char name[512], msg[300] = "";
+    json_t *j = json_loadb((const char *)r->body.ptr, r->body.len, 0, NULL), *out = NULL;
+    if (zs_http_url_decode(name_seg, 0, name, sizeof name) != ZS_OK) {
+        reply_error(r, 400, "INVALID_PARAMETER_VALUE", "bad table name in the path");
+    } else {
+        int status = emu_table_alter(e, name, j, &out, msg, sizeof msg);
+        if (status == 200)
+            reply_json(r, 200, out);
+        else
+            reply_error(r, status,
+                        status == 404 ? "TABLE_DOES_NOT_EXIST" : "INVALID_PARAMETER_VALUE", msg);
+    }
+    json_decref(j);
+}
+
+/* The catalog_status fault: the Unity Catalog API answers that status. 1 if it did. */
+static int catalog_fault(struct emu *e, struct zs_http_req *r)
+{
+    pthread_mutex_lock(&e->faults->lock);
+    int st = e->faults->catalog_status;
+    pthread_mutex_unlock(&e->faults->lock);
+    if (st == 0)
+        return 0;
+    reply_error(r, st, st >= 500 ? "TEMPORARILY_UNAVAILABLE" : "PERMISSION_DENIED",
+                "Unity Catalog unavailable (fault injection)");
+    return 1;
 }
 
 static void admin_faults(struct emu *e, struct zs_http_req *r)
@@ -144,7 +199,13 @@ void emu_http_handle(struct zs_http_req *r, void *ctx)
     }
     if (r->path.len > 30 && memcmp(r->path.ptr, "/api/2.1/unity-catalog/tables/", 30) == 0 &&
         method_is(r, "GET")) {
-        uc_table(e, r);
+        if (!catalog_fault(e, r))
+            uc_table(e, r);
+        return;
+    }
+    if (path_is(r, "/api/2.1/unity-catalog/tables") && method_is(r, "GET")) {
+        if (!catalog_fault(e, r))
+            uc_list(e, r);
         return;
     }
     if (path_is(r, "/api/stats") && method_is(r, "GET")) {
@@ -161,6 +222,10 @@ void emu_http_handle(struct zs_http_req *r, void *ctx)
                         "admin endpoints answer loopback clients only");
         } else if (path_is(r, "/admin/faults") && (method_is(r, "GET") || method_is(r, "POST"))) {
             admin_faults(e, r);
+        } else if (r->path.len > 14 + 6 && memcmp(r->path.ptr, "/admin/tables/", 14) == 0 &&
+                   memcmp(r->path.ptr + r->path.len - 6, "/alter", 6) == 0 &&
+                   method_is(r, "POST")) {
+            admin_alter(e, r, (struct zs_slice){r->path.ptr + 14, r->path.len - 20});
         } else if (path_is(r, "/admin/reset") && method_is(r, "POST")) {
             emu_faults_reset(e->faults);
             reply_json(r, 200, emu_faults_json(e->faults));

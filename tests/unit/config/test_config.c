@@ -88,8 +88,14 @@ static void test_errors_name_file_line_path(void **state)
                  "must be letters, digits");
     expect_error("{" DB ", \"tables\": {\"t\": {\"table_name\": \"a.b\", \"fields\": []}}}",
                  ZS_EINVAL, "t.json:1: tables.t.table_name", "is not catalog.schema.table");
-    expect_error("{" DB ", \"tables\": {\"t\": {\"table_name\": \"a.b.c\"}}}", ZS_EINVAL,
-                 "t.json:1: tables.t.fields", "missing required key");
+    expect_error("{" DB ", \"tables\": {\"t\": 5}}", ZS_EINVAL, "t.json:1: tables.t",
+                 "expected an object or a table name");
+    expect_error("{" DB ", \"tables\": {\"t\": \"a.b\"}}", ZS_EINVAL, "t.json:1: tables.t",
+                 "is not catalog.schema.table");
+    expect_error("{" DB ", \"tables\": [\"a.b.c\", \"x.y.c\"]}", ZS_EINVAL, "t.json:1: tables[1]",
+                 "a second table named \"c\"");
+    expect_error("{" DB ", \"tables\": [\"a.b.c\", 7]}", ZS_EINVAL, "t.json:1: tables[1]",
+                 "expected a table name");
     expect_error("{" DB ", \"tables\": {\"t\": {\"table_name\": \"a.b.c\", \"fields\": {}}}}",
                  ZS_EINVAL, "t.json:1: tables.t.fields", "expected an array");
     expect_error("{" DB ", \"tables\": {\"t\": {\"table_name\": \"a.b.c\", \"fields\": []}}}",
@@ -282,10 +288,39 @@ static void test_allocation_failures(void **state)
 }
 #endif
 
+/* Tables given by name only: the columns come from the catalog (schema NULL until then). */
+static void test_table_names_only(void **state)
+{
+    (void)state;
+    struct zs_err err;
+    static const char *const texts[] = {
+        "{" DB ", \"tables\": {\"orders\": \"main.sales.orders\", \"t2\": {\"table_name\": "
+        "\"main.sales.t2\", \"unknown_fields\": \"ignore\"}}}",
+        "{" DB ", \"tables\": [\"main.sales.orders\", \"main.sales.t2\"]}",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        struct zs_config *c = parse(texts[i], NULL, &err);
+        assert_non_null(c);
+        assert_int_equal(c->ntables, 2);
+        const struct zs_table_cfg *t = zs_config_table(c, "orders", 6);
+        assert_non_null(t);
+        assert_string_equal(t->table_name, "main.sales.orders");
+        assert_true(t->from_catalog);
+        assert_null(t->schema);
+        assert_string_equal(t->message_name, "Orders");
+        t = zs_config_table(c, "t2", 2);
+        assert_non_null(t);
+        assert_true(t->from_catalog);
+        assert_int_equal(t->unknown_fields, i == 0 ? 1 : 0);
+        zs_config_destroy(c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seed_example),
+        cmocka_unit_test(test_table_names_only),
         cmocka_unit_test(test_errors_name_file_line_path),
         cmocka_unit_test(test_extensions),
         cmocka_unit_test(test_dotenv),
