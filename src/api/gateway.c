@@ -202,6 +202,7 @@ static struct parked *parked_new(struct zs_gateway_worker *w, struct zs_http_req
 static void parked_free(struct parked *p)
 {
     gw_gen_unref(p->gen);
+    free(p->reload_json);
     free(p);
 }
 
@@ -291,11 +292,26 @@ static int refused_status(zs_rc rc)
     return rc == ZS_EAGAIN ? 429 : rc == ZS_ELIMIT ? 413 : 503;
 }
 
+void zs_gateway_reload_answer(struct zs_gateway_reload_req *req, int status, const char *json)
+{
+    struct parked *p = (struct parked *)req;
+    p->reload_status = status;
+    p->reload_json = strdup(json ? json : "{}");
+    p->w->post(p->w->post_ctx, &p->node);
+}
+
 void zs_gateway_answer(struct zs_handoff_node *node)
 {
     struct parked *p = (struct parked *)node;
     struct zs_http_req *r = p->req;
     struct zs_gateway *g = p->w->g;
+    if (p->kind == PARK_RELOAD) {
+        const char *j = p->reload_json ? p->reload_json : "{}";
+        zs_http_respond(r, p->reload_status, "application/json", j, strlen(j),
+                        p->reload_status == 503 ? "Retry-After: 1\r\n" : NULL);
+        parked_free(p);
+        return;
+    }
     char pub[300];
     if (p->reason[0] != '\0') {
         const char *pr = public_reason(p->reason, pub, sizeof pub);
@@ -652,6 +668,7 @@ static void handle_info(const struct gw_gen *gen, struct zs_http_req *r)
     json_object_set_new(endpoints, "openapi", json_string("GET /openapi.json"));
     json_object_set_new(endpoints, "metrics", json_string("GET /metrics"));
     json_object_set_new(endpoints, "reload", json_string("POST /admin/reload"));
+    json_object_set_new(endpoints, "schema_refresh", json_string("POST /admin/schema/refresh"));
     reply_json(r, 200,
                json_pack("{s:s, s:s, s:s, s:o, s:o}", "service", "Zerobus Station", "version",
                          ZS_VERSION, "description",
@@ -1044,9 +1061,8 @@ static void handle_reload(struct zs_gateway_worker *w, struct zs_http_req *r, in
         reply_error(r, 501, "reload is not available", NULL, NULL);
         return;
     }
-    char out[8192];
-    int ok = g->reload_fn(g->reload_ctx, out, sizeof out) == 0;
-    zs_http_respond(r, ok ? 200 : 422, "application/json", out, strlen(out), NULL);
+    struct parked *p = parked_new(w, r, PARK_RELOAD, NULL, false);
+    g->reload_fn(g->reload_ctx, (struct zs_gateway_reload_req *)p);
 }
 
 void zs_gateway_handle(struct zs_http_req *r, void *ctx)
@@ -1101,7 +1117,8 @@ void zs_gateway_handle(struct zs_http_req *r, void *ctx)
         }
         return;
     }
-    if (path_eq(r, "/admin/reload")) {
+    /* /admin/schema/refresh: a reload, which fetches the catalog's columns again. */
+    if (path_eq(r, "/admin/reload") || path_eq(r, "/admin/schema/refresh")) {
         r->route = ROUTE_ADMIN;
         handle_reload(w, r, post_m);
         return;

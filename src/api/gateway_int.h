@@ -88,7 +88,7 @@ struct gw_gen {
 void gw_gen_ref(struct gw_gen *gen);
 void gw_gen_unref(struct gw_gen *gen); /* NULL does nothing */
 
-enum park_kind { PARK_INGEST, PARK_FLUSH, PARK_BATCH };
+enum park_kind { PARK_INGEST, PARK_FLUSH, PARK_BATCH, PARK_RELOAD };
 
 /* A request waiting for the spool (commit, ack, flush). */
 struct parked {
@@ -107,6 +107,8 @@ struct parked {
     size_t records;                /* a batch: records submitted */
     size_t rejected;               /* ... and invalid ones left out (partial=true) */
     json_t *errors;                /* ... their list, or NULL */
+    int reload_status;             /* a reload: its answer */
+    char *reload_json;
 };
 
 struct zs_gateway_worker {

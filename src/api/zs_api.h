@@ -49,14 +49,18 @@ void zs_gateway_reconfigure(struct zs_gateway *g, struct zs_config *c,
                             struct zs_spool_table *const *tables, const int *variants);
 
 /*
- * POST /admin/reload (a key with the admin right, or a loopback client without keys):
- * fn re-reads the configuration and applies it as SIGHUP does, writes a JSON object (the
- * summary, or {"error": ...}) of at most cap bytes to out, and returns 0 when the new
- * configuration runs, -1 when it was refused. fn runs on the requesting worker's thread;
- * the runtime serializes reloads. Set before serving; NULL: the route answers 501.
+ * POST /admin/reload and POST /admin/schema/refresh (the same: a reload fetches the
+ * catalog's columns again), for a key with the admin right, or a loopback client without
+ * keys. The request is parked and fn asks the runtime for a reload (fn must not block: the
+ * reload waits for files and the catalog); whoever runs it answers with
+ * zs_gateway_reload_answer(req, status, json): 200 and the summary, 422 and {"error"}, 503
+ * when stopping. Exactly one answer per req. Set before serving; NULL: 501.
+ * Thread: fn on the requesting worker; the answer from any thread.
  */
-typedef int (*zs_gateway_reload_fn)(void *ctx, char *out, size_t cap);
+struct zs_gateway_reload_req;
+typedef void (*zs_gateway_reload_fn)(void *ctx, struct zs_gateway_reload_req *req);
 void zs_gateway_set_reload(struct zs_gateway *g, zs_gateway_reload_fn fn, void *ctx);
+void zs_gateway_reload_answer(struct zs_gateway_reload_req *req, int status, const char *json);
 void zs_gateway_destroy(struct zs_gateway *g); /* NULL does nothing */
 
 /* Per-worker handler state (transcoder, buffers). NULL on ENOMEM. Thread: main. */

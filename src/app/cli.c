@@ -33,6 +33,12 @@ enum {
     O_ADMIN,
     O_KEYS_FILE,
     O_LISTEN,
+    O_WORKSPACE_URL,
+    O_SERVER_ENDPOINT,
+    O_TABLE,
+    O_SCHEMA,
+    O_OUTPUT,
+    O_FORCE,
 };
 
 static const struct option longopts[] = {
@@ -60,6 +66,12 @@ static const struct option longopts[] = {
     {"admin", no_argument, NULL, O_ADMIN},
     {"keys-file", required_argument, NULL, O_KEYS_FILE},
     {"listen", required_argument, NULL, O_LISTEN},
+    {"workspace-url", required_argument, NULL, O_WORKSPACE_URL},
+    {"server-endpoint", required_argument, NULL, O_SERVER_ENDPOINT},
+    {"table", required_argument, NULL, O_TABLE},
+    {"schema", required_argument, NULL, O_SCHEMA},
+    {"output", required_argument, NULL, O_OUTPUT},
+    {"force", no_argument, NULL, O_FORCE},
     {0},
 };
 
@@ -86,6 +98,15 @@ static unsigned needs(int id)
     case O_ADMIN:
     case O_KEYS_FILE:
         return CLI_KEYS;
+    case O_WORKSPACE_URL:
+    case O_SERVER_ENDPOINT:
+    case O_TABLE:
+    case O_SCHEMA:
+    case O_OUTPUT:
+    case O_FORCE:
+        return CLI_INIT;
+    case O_LOCAL:
+        return CLI_SERVE | CLI_INIT;
     case O_HELP:
     case O_VERSION:
         return ~0u;
@@ -200,6 +221,29 @@ int zs_cli_parse(int argc, char **argv, const char *cmd, unsigned mask, int min_
             }
             rc = nonempty(cmd, c, v, &a->listen[a->nlisten]);
             a->nlisten += rc == 0;
+            break;
+        case O_WORKSPACE_URL:
+            rc = nonempty(cmd, c, v, &a->workspace_url);
+            break;
+        case O_SERVER_ENDPOINT:
+            rc = nonempty(cmd, c, v, &a->server_endpoint);
+            break;
+        case O_SCHEMA:
+            rc = nonempty(cmd, c, v, &a->schema);
+            break;
+        case O_OUTPUT:
+            rc = nonempty(cmd, c, v, &a->output);
+            break;
+        case O_FORCE:
+            a->force = true;
+            break;
+        case O_TABLE:
+            if (a->ninit_tables == CLI_MAX_INIT_TABLES) {
+                fprintf(stderr, "zerobus-station: --table: at most %d\n", CLI_MAX_INIT_TABLES);
+                return hint(cmd);
+            }
+            rc = nonempty(cmd, c, v, &a->init_tables[a->ninit_tables]);
+            a->ninit_tables += rc == 0;
             break;
         case O_FLUSH:
             a->key_flush = true;

@@ -19,7 +19,11 @@ enum {
     CLI_SPOOL_DIR = 1 << 4,      /* --spool-dir DIR alone (the spool command) */
     CLI_NO_CREDENTIALS = 1 << 5, /* --no-credentials (check) */
     CLI_KEYS = 1 << 6,           /* --id --tables --flush --admin --keys-file (keys) */
+    CLI_INIT = 1 << 7,           /* --workspace-url --server-endpoint --table --schema
+                                    --output --force --local (init) */
 };
+
+#define CLI_MAX_INIT_TABLES 256
 
 #define CLI_MAX_POS 4
 
@@ -41,6 +45,11 @@ struct zs_cli {
     /* keys */
     const char *key_id, *key_tables, *keys_file;
     bool key_flush, key_admin;
+    /* init */
+    const char *workspace_url, *server_endpoint, *schema, *output;
+    const char *init_tables[CLI_MAX_INIT_TABLES];
+    int ninit_tables;
+    bool force;
     /* positional arguments */
     const char *pos[CLI_MAX_POS];
     int npos;

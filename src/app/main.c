@@ -20,6 +20,8 @@
 
 #include "app/access.h"
 #include "app/cli.h"
+#include "app/init.h"
+#include "app/local.h"
 #include "app/serve.h"
 #include "catalog/zs_catalog.h"
 #include "config/zs_config.h"
@@ -66,6 +68,7 @@ static const char usage_main[] =
     "\n"
     "commands:\n"
     "  check        validate the configuration and list each table with its route and columns\n"
+    "  init         write a config.json (and .env template) from Unity Catalog tables\n"
     "  proto TABLE  print the proto2 .proto of a table (its schema.proto)\n"
     "  encode TABLE read JSON records (one per line) on stdin, print their protobuf as hex\n"
     "  send TABLE   push JSON records (one per line) to Zerobus through the client\n"
@@ -470,143 +473,6 @@ static int cmd_help_config(int argc, char **argv)
 
 /* ---------------------------------------------------------------- serve */
 
-struct local_emu {
-    pid_t pid;
-    char endpoint[64], workspace_url[64];
-    char client_id[64], client_secret[80];
-};
-
-/* nbytes random bytes as hex (2 * nbytes + 1 chars). -1 if the kernel gives none. */
-static int random_hex(char *out, size_t nbytes)
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char b[40];
-    if (nbytes > sizeof b || getrandom(b, nbytes, 0) != (ssize_t)nbytes)
-        return -1;
-    for (size_t i = 0; i < nbytes; i++) {
-        out[2 * i] = hex[b[i] >> 4];
-        out[2 * i + 1] = hex[b[i] & 15];
-    }
-    out[2 * nbytes] = '\0';
-    zs_wipe(b, sizeof b);
-    return 0;
-}
-
-/* Write DIR/catalog.json: the tables an earlier one listed (a table without "fields" takes
- * its columns from there, as from Unity Catalog), the configured tables with "fields", and
- * one generated client. */
-static int write_catalog(const struct zs_config *c, const char *dir, struct local_emu *l)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/catalog.json", dir);
-    json_t *old = json_load_file(path, 0, NULL);
-    json_t *tables = json_object_get(old, "tables");
-    tables = json_is_object(tables) ? json_incref(tables) : json_object();
-    json_decref(old);
-    struct zs_buf b;
-    zs_buf_init(&b, 1 << 20);
-    for (size_t i = 0; i < c->ntables; i++) {
-        if (c->tables[i].schema == NULL)
-            continue; /* no "fields": the catalog's columns */
-        json_t *cols = json_array();
-        const struct zs_struct *st = &c->tables[i].schema->root;
-        for (size_t k = 0; k < st->nfields; k++) {
-            b.len = 0;
-            if (zs_type_format(st->fields[k].type, &b) != ZS_OK || zs_buf_cstr(&b) == NULL)
-                return -1;
-            json_array_append_new(cols, json_pack("{s:s, s:s, s:b}", "name", st->fields[k].name,
-                                                  "type", (const char *)b.data, "nullable",
-                                                  st->fields[k].nullable));
-        }
-        json_object_set_new(tables, c->tables[i].table_name, json_pack("{s:o}", "columns", cols));
-    }
-    zs_buf_release(&b);
-    snprintf(l->client_id, sizeof l->client_id, "local-station");
-    if (random_hex(l->client_secret, 24) != 0)
-        return -1;
-    json_t *doc =
-        json_pack("{s:o, s:[{s:s, s:s, s:[s]}]}", "tables", tables, "clients", "client_id",
-                  l->client_id, "client_secret", l->client_secret, "grants", "*");
-    int rc = json_dump_file(doc, path, JSON_INDENT(2)) == 0 ? 0 : -1;
-    json_decref(doc);
-    if (rc == 0)
-        chmod(path, 0600); /* it holds the generated secret */
-    return rc;
-}
-
-/* Start zerobus-emulator (beside this binary) on loopback and read its READY line. */
-static int start_local(const struct zs_config *c, const char *dir, struct local_emu *l)
-{
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "zerobus-station: cannot create %s: %s\n", dir, strerror(errno));
-        return -1;
-    }
-    if (write_catalog(c, dir, l) != 0) {
-        fprintf(stderr, "zerobus-station: cannot write %s/catalog.json\n", dir);
-        return -1;
-    }
-    char self[4096], emu[4200], catalog[4200], data[4200];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return -1;
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    *slash = '\0';
-    snprintf(emu, sizeof emu, "%s/zerobus-emulator", self);
-    snprintf(catalog, sizeof catalog, "%s/catalog.json", dir);
-    snprintf(data, sizeof data, "%s/data", dir);
-    int pipefd[2];
-    if (pipe(pipefd) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL); /* exec keeps the mask: give the child signals */
-        setpgid(0, 0); /* its own group: a Ctrl-C for the station must not stop it first */
-        prctl(PR_SET_PDEATHSIG, SIGTERM); /* and it dies with the station, even a kill -9 */
-        dup2(pipefd[1], STDOUT_FILENO);
-        close(pipefd[0]);
-        close(pipefd[1]);
-        /* --auto-create: tables a reload adds are accepted too */
-        execl(emu, emu, "--catalog", catalog, "--auto-create", "--data", data, "--host",
-              "127.0.0.1", "--port", "0", "--http-port", "0", "--log-level", "warn", (char *)NULL);
-        fprintf(stderr, "zerobus-station: cannot run %s: %s\n", emu, strerror(errno));
-        _exit(127);
-    }
-    close(pipefd[1]);
-    if (pid < 0) {
-        close(pipefd[0]);
-        return -1;
-    }
-    l->pid = pid;
-    FILE *f = fdopen(pipefd[0], "r");
-    char line[256] = "";
-    int grpc = 0, http = 0;
-    if (f == NULL || fgets(line, sizeof line, f) == NULL ||
-        sscanf(line, "READY grpc=%d http=%d", &grpc, &http) != 2) {
-        fprintf(stderr, "zerobus-station: the local emulator did not start\n");
-        if (f)
-            fclose(f);
-        return -1;
-    }
-    fclose(f);
-    snprintf(l->endpoint, sizeof l->endpoint, "http://127.0.0.1:%d", grpc);
-    snprintf(l->workspace_url, sizeof l->workspace_url, "http://127.0.0.1:%d", http);
-    zs_log(ZS_LOG_INFO, "app", "msg=\"local emulator\" grpc=%d http=%d rows=%s", grpc, http, data);
-    return 0;
-}
-
-static void stop_local(struct local_emu *l)
-{
-    if (l->pid <= 0)
-        return;
-    kill(l->pid, SIGTERM);
-    int st;
-    waitpid(l->pid, &st, 0);
-    l->pid = 0;
-}
-
 /* READY http=PORT [https=PORT ...]: one word per listener, in --listen order. */
 static void print_ready(const struct zs_listen *l, const uint16_t *ports, unsigned n, void *ctx)
 {
@@ -671,21 +537,9 @@ static void resolve_spool_dir(const struct zs_config *c, const char *flag, const
         zs_config_path(c, "spool", out, cap);
 }
 
-/* Point c at the local emulator l (--local): its endpoints and its client. */
-static void use_local(struct zs_config *c, const struct local_emu *l)
-{
-    c->server_endpoint = l->endpoint;
-    c->workspace_url = l->workspace_url;
-    c->workspace_id = "local";
-    free(c->client_id);
-    zs_free_secret(c->client_secret);
-    c->client_id = strdup(l->client_id);
-    c->client_secret = strdup(l->client_secret);
-}
-
 struct reload_ctx {
     const struct zs_cli *a;
-    const struct local_emu *l; /* --local, or NULL */
+    const struct zs_local *l; /* --local, or NULL */
 };
 
 /* zs_serve_opts.load: the same files as at start, and the same --local endpoints. */
@@ -696,7 +550,7 @@ static struct zs_config *reload_load(void *ctx, struct zs_err *err)
     if (zs_config_load(r->a->config, r->a->env_file, &c, err) != ZS_OK)
         return NULL;
     if (r->l != NULL)
-        use_local(c, r->l);
+        zs_local_use(c, r->l);
     if (resolve_schemas(c, r->a, err) != ZS_OK) {
         zs_config_destroy(c);
         return NULL;
@@ -740,15 +594,15 @@ static int cmd_serve(int argc, char **argv)
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
-    struct local_emu l = {0};
+    struct zs_local l = {0};
     int rc = 1;
     struct reload_ctx rctx = {.a = &a, .l = local != NULL ? &l : NULL};
     o.load = reload_load;
     o.load_ctx = &rctx;
     if (local != NULL) {
-        if (start_local(c, local, &l) != 0)
+        if (zs_local_start(c, local, &l) != 0)
             goto out;
-        use_local(c, &l);
+        zs_local_use(c, &l);
         struct zs_err rerr;
         char rmsg[600];
         zs_err_clear(&rerr);
@@ -771,7 +625,7 @@ static int cmd_serve(int argc, char **argv)
     }
     rc = lost > 0 ? EXIT_LOST : 0;
 out:
-    stop_local(&l);
+    zs_local_stop(&l);
     zs_wipe(l.client_secret, sizeof l.client_secret);
     zs_config_destroy(c);
     return rc;
@@ -852,6 +706,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "init") == 0)
+        return zs_cmd_init(argc - 1, argv + 1);
     if (strcmp(cmd, "proto") == 0)
         return cmd_proto(argc - 1, argv + 1);
     if (strcmp(cmd, "encode") == 0)

@@ -19,6 +19,7 @@
 #include "app/access.h"
 #include "app/notify.h"
 #include "app/serve.h"
+#include "catalog/zs_catalog.h"
 #include "core/zs_clock.h"
 #include "core/zs_handoff.h"
 #include "core/zs_log.h"
@@ -55,6 +56,10 @@ struct serve {
     int *vars;                      /* ... and their spool variants */
     const struct zs_config *cur;    /* the configuration running now (reload_mu) */
     pthread_mutex_t reload_mu;      /* one reload at a time (SIGHUP, /admin/reload) */
+    pthread_mutex_t admin_mu;       /* admin_reqs */
+    struct admin_req *admin_reqs;   /* POST /admin/reload requests main has not answered */
+    int admin_closed;               /* stopping: answer at once (admin_mu) */
+    int schema_retry;               /* held records wait for the catalog: reload again soon */
     struct zs_gateway *gw;
     struct worker *w;
     unsigned nw;
@@ -279,6 +284,56 @@ static long cur_table(const struct serve *s, const char *key)
     return -1;
 }
 
+#define SCHEMA_RETRY_MS 5000
+
+/* After a reload (done or refused): tables whose records Zerobus refused get the running
+ * descriptor of their table (the client rewrites the records, or fails them when it did
+ * not change). reload_mu held. */
+static void retarget_held(struct serve *s)
+{
+    s->schema_retry = 0;
+    for (size_t i = 0; i < s->cur->ntables; i++) {
+        const struct zs_table_cfg *t = &s->cur->tables[i];
+        struct zs_buf d;
+        if (t->schema_source == ZS_SCHEMA_FROM_CACHE && zs_zb_held(s->zb, t->table_name)) {
+            /* the catalog did not answer: its columns may have changed; ask again later */
+            zs_log(ZS_LOG_WARN, "app",
+                   "msg=\"records held until the catalog answers\" table=%s retry_ms=%d",
+                   t->table_name, SCHEMA_RETRY_MS);
+            s->schema_retry = 1;
+            continue;
+        }
+        if (t->record_type == ZS_RECORD_PROTO && table_descriptor(t, &d) == ZS_OK)
+            zs_zb_retarget(s->zb, t->table_name, d.data, d.len);
+        zs_buf_release(&d);
+    }
+}
+
+/* Client thread (zs_zb_opts.on_schema_reject): Zerobus refused a table's descriptor. A
+ * reload fetches the catalog's columns again; its end answers the held records. */
+static void schema_rejected(void *ctx, const char *table_name, const char *error)
+{
+    (void)ctx;
+    zs_log(ZS_LOG_WARN, "app",
+           "msg=\"Zerobus refused the table's descriptor: fetching its schema again (reload)\" "
+           "table=%s error=\"%s\"",
+           table_name, error);
+    kill(getpid(), SIGHUP); /* main takes it with sigwait */
+}
+
+/* A changed table's columns, before and after, in the log. */
+static void log_schema_change(const struct zs_table_cfg *o, const struct zs_table_cfg *t)
+{
+    struct zs_buf d;
+    zs_buf_init(&d, 16384);
+    size_t n = zs_schema_diff(o->schema, "before", t->schema, "now", &d);
+    if (n > 0 && zs_buf_cstr(&d) != NULL)
+        zs_log(ZS_LOG_WARN, "app", "msg=\"table schema changed\" table=%s source=%s detail=\"%s\"",
+               t->table_name, t->schema_source == ZS_SCHEMA_FROM_CONFIG ? "config" : "catalog",
+               (const char *)d.data);
+    zs_buf_release(&d);
+}
+
 /*
  * A reload (SIGHUP, POST /admin/reload): the configuration, .env, the keys file and the TLS
  * certificate again. Unchanged tables keep their spool table and variant (their streams
@@ -324,6 +379,8 @@ static int reload_config(struct serve *s, char *out, size_t cap)
                 zs_spool_table_add(s->sp, t->table_name, (int)t->record_type, proto ? d.data : NULL,
                                    proto ? d.len : 0, s->o->eager, &nt[i], &nv[i], &err);
             json_array_append_new(o ? changed : added, json_string(t->key));
+            if (o != NULL)
+                log_schema_change(o, t);
         }
         zs_buf_release(&d);
         zs_buf_release(&od);
@@ -386,14 +443,54 @@ static int reload_config(struct serve *s, char *out, size_t cap)
     size_t w = json_dumpb(j, out, cap > 0 ? cap - 1 : 0, JSON_COMPACT | JSON_PRESERVE_ORDER);
     out[w < cap ? w : 0] = '\0';
     json_decref(j);
+    retarget_held(s);
     pthread_mutex_unlock(&s->reload_mu);
     return rc == ZS_OK ? 0 : -1;
 }
 
-/* The zs_gateway_reload_fn of POST /admin/reload. */
-static int admin_reload(void *ctx, char *out, size_t cap)
+struct admin_req {
+    struct zs_gateway_reload_req *req;
+    struct admin_req *next;
+};
+
+/* The zs_gateway_reload_fn of POST /admin/reload (a worker): queued for main, which is
+ * woken with SIGHUP (a reload fetches the catalog: it must not stall an event loop). */
+static void admin_reload(void *ctx, struct zs_gateway_reload_req *req)
 {
-    return reload_config(ctx, out, cap);
+    struct serve *s = ctx;
+    struct admin_req *a = zs_xcalloc(1, sizeof *a);
+    a->req = req;
+    pthread_mutex_lock(&s->admin_mu);
+    int closed = s->admin_closed;
+    if (!closed) {
+        a->next = s->admin_reqs;
+        s->admin_reqs = a;
+    }
+    pthread_mutex_unlock(&s->admin_mu);
+    if (closed) {
+        zs_gateway_reload_answer(req, 503,
+                                 "{\"status\":\"refused\",\"error\":\"the station is "
+                                 "stopping\"}");
+        free(a);
+        return;
+    }
+    kill(getpid(), SIGHUP);
+}
+
+/* main: answer the queued admin requests (status, json). */
+static void answer_admin(struct serve *s, int status, const char *json, int close)
+{
+    pthread_mutex_lock(&s->admin_mu);
+    s->admin_closed |= close;
+    struct admin_req *a = s->admin_reqs;
+    s->admin_reqs = NULL;
+    pthread_mutex_unlock(&s->admin_mu);
+    while (a != NULL) {
+        struct admin_req *next = a->next;
+        zs_gateway_reload_answer(a->req, status, json);
+        free(a);
+        a = next;
+    }
 }
 
 /*
@@ -421,28 +518,44 @@ static void wait_signals(struct serve *s, const sigset_t *sigs, unsigned started
     uint64_t wd = zs_notify_watchdog_usec();
     if (wd > 0)
         watchdog_tick(s, started); /* the first pings */
+    long long retry_at = 0;
     for (;;) {
         int sig = 0;
-        if (wd > 0) {
-            struct timespec ts = {(time_t)(wd / 2 / 1000000), (long)(wd / 2 % 1000000) * 1000};
+        if (s->schema_retry && retry_at == 0)
+            retry_at = zs_mono_ms() + SCHEMA_RETRY_MS;
+        if (wd > 0 || retry_at > 0) {
+            uint64_t us = wd > 0 ? wd / 2 : (uint64_t)SCHEMA_RETRY_MS * 1000;
+            long long left = retry_at - zs_mono_ms();
+            if (retry_at > 0 && (uint64_t)(left > 0 ? left : 0) * 1000 < us)
+                us = (uint64_t)(left > 0 ? left : 0) * 1000;
+            struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
             sig = sigtimedwait(sigs, NULL, &ts);
-            if (sig < 0) {
-                watchdog_tick(s, started);
+            if (sig < 0 && retry_at > 0 && zs_mono_ms() >= retry_at) {
+                sig = SIGHUP; /* the catalog again, for held records */
+            } else if (sig < 0) {
+                if (wd > 0)
+                    watchdog_tick(s, started);
                 continue;
             }
         } else if (sigwait(sigs, &sig) != 0) {
             continue;
         }
         if (sig == SIGHUP) {
-            zs_log(ZS_LOG_INFO, "app", "msg=\"SIGHUP: reloading\"");
+            retry_at = 0;
+            pthread_mutex_lock(&s->admin_mu);
+            int admin = s->admin_reqs != NULL;
+            pthread_mutex_unlock(&s->admin_mu);
+            zs_log(ZS_LOG_INFO, "app", "msg=\"reloading\" by=%s", admin ? "admin" : "signal");
             zs_notify_reloading();
             char out[8192];
-            (void)reload_config(s, out, sizeof out);
+            int ok = reload_config(s, out, sizeof out) == 0;
+            answer_admin(s, ok ? 200 : 422, out, 0); /* one reload answers those before it */
             zs_notify_ready("serving");
             continue;
         }
         zs_log(ZS_LOG_INFO, "app", "msg=\"stopping\" signal=%d", sig);
         zs_notify_stopping();
+        answer_admin(s, 503, "{\"status\":\"refused\",\"error\":\"the station is stopping\"}", 1);
         return;
     }
 }
@@ -455,6 +568,8 @@ static zs_rc open_delivery(struct serve *s, struct zs_err *err)
     const struct zs_station_opts *so = &c->station;
     struct zs_zb_opts zo;
     zs_serve_zb_opts(c, &zo);
+    zo.on_schema_reject = schema_rejected;
+    zo.hook_ctx = s;
     zs_rc rc = zs_zb_create(&zo, &s->zb, err);
     if (rc != ZS_OK)
         return rc;
@@ -541,6 +656,7 @@ zs_rc zs_serve_run(const struct zs_config *c, const struct zs_serve_opts *o, uin
 {
     struct serve s = {.c = c, .o = o, .start_wall_ms = zs_wall_ms()};
     pthread_mutex_init(&s.reload_mu, NULL);
+    pthread_mutex_init(&s.admin_mu, NULL);
     *out_lost = 0;
     zs_rc rc = open_listeners(&s, err);
     if (rc == ZS_OK)
@@ -613,6 +729,7 @@ zs_rc zs_serve_run(const struct zs_config *c, const struct zs_serve_opts *o, uin
     free(s.tables);
     free(s.vars);
     pthread_mutex_destroy(&s.reload_mu);
+    pthread_mutex_destroy(&s.admin_mu);
     if (*out_lost > 0)
         zs_log(ZS_LOG_ERROR, "app",
                "msg=\"stopped; records were given up or dead-lettered\" "

@@ -6,7 +6,7 @@
 
 #include "auth/zs_auth.h"
 
-static zs_rc put_escaped(struct zs_buf *b, const char *s)
+zs_rc zs_auth_url_escape(struct zs_buf *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (; *s != '\0'; s++) {
@@ -50,11 +50,11 @@ zs_rc zs_auth_token_form(const char *table, const char *workspace_id, struct zs_
              workspace_id ? workspace_id : "");
     zs_rc rc = zs_buf_puts(out, "grant_type=client_credentials&scope=all-apis&resource=");
     if (rc == ZS_OK)
-        rc = put_escaped(out, resource);
+        rc = zs_auth_url_escape(out, resource);
     if (rc == ZS_OK)
         rc = zs_buf_puts(out, "&authorization_details=");
     if (rc == ZS_OK)
-        rc = put_escaped(out, details);
+        rc = zs_auth_url_escape(out, details);
     free(details);
     return rc;
 }

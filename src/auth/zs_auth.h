@@ -48,6 +48,10 @@ ZS_MUST_CHECK zs_rc zs_auth_fetch(const char *url, const char *client_id, const 
 ZS_MUST_CHECK zs_rc zs_auth_get(const char *url, const char *token, long timeout_ms,
                                 int *http_status, struct zs_buf *body, struct zs_err *err);
 
+/* Append s percent-encoded (everything but RFC 3986 unreserved characters) to b: a form
+ * value or one URL path segment. Returns ZS_OK or the buffer's error. */
+ZS_MUST_CHECK zs_rc zs_auth_url_escape(struct zs_buf *b, const char *s);
+
 /* The metadata token's form (protocol §3.6): client credentials, scope all-apis, no
  * authorization_details (the ingestion token is refused by the Unity Catalog API). */
 #define ZS_AUTH_METADATA_FORM "grant_type=client_credentials&scope=all-apis"

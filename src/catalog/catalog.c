@@ -30,23 +30,6 @@ static void origin(const char *url, char *out, size_t cap)
     snprintf(out, cap, "%.*s", (int)n, url);
 }
 
-static zs_rc put_segment(struct zs_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    zs_rc rc = ZS_OK;
-    for (; *s != '\0' && rc == ZS_OK; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~') {
-            rc = zs_buf_append(b, &c, 1);
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            rc = zs_buf_append(b, e, 3);
-        }
-    }
-    return rc;
-}
-
 static zs_rc fetch_token(struct zs_catalog *k, struct zs_err *err)
 {
     char url[600];
@@ -133,7 +116,7 @@ zs_rc zs_catalog_get_table(struct zs_catalog *k, const char *full_name, struct z
     zs_buf_init(&path, 4000);
     zs_rc rc = zs_buf_puts(&path, "/api/2.1/unity-catalog/tables/");
     if (rc == ZS_OK)
-        rc = put_segment(&path, full_name);
+        rc = zs_auth_url_escape(&path, full_name);
     if (rc != ZS_OK || zs_buf_cstr(&path) == NULL) {
         zs_buf_release(&path);
         return zs_err_set(err, ZS_ELIMIT, NULL, "table name too long");
@@ -159,13 +142,13 @@ zs_rc zs_catalog_list_tables(struct zs_catalog *k, const char *catalog, const ch
         zs_buf_init(&path, 4000);
         rc = zs_buf_puts(&path, "/api/2.1/unity-catalog/tables?catalog_name=");
         if (rc == ZS_OK)
-            rc = put_segment(&path, catalog);
+            rc = zs_auth_url_escape(&path, catalog);
         if (rc == ZS_OK)
             rc = zs_buf_puts(&path, "&schema_name=");
         if (rc == ZS_OK)
-            rc = put_segment(&path, schema);
+            rc = zs_auth_url_escape(&path, schema);
         if (rc == ZS_OK && page != NULL && (rc = zs_buf_puts(&path, "&page_token=")) == ZS_OK)
-            rc = put_segment(&path, page);
+            rc = zs_auth_url_escape(&path, page);
         if (rc != ZS_OK || zs_buf_cstr(&path) == NULL) {
             zs_buf_release(&path);
             rc = zs_err_set(err, ZS_ELIMIT, NULL, "name too long");

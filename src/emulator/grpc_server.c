@@ -640,7 +640,11 @@ static void tick(struct emu *e)
         next = s->next;
         if (s->status_sent || s->close_done)
             continue;
-        if (s->created) {
+        if (s->created && s->schema_version != atomic_load(&s->table->schema_version)) {
+            fail_stream(s, EMU_INVALID_ARGUMENT,
+                        "the table's schema changed since the stream was created (ALTER "
+                        "TABLE): the descriptor no longer matches the table");
+        } else if (s->created) {
             uint64_t durable = atomic_load(&s->table->durable_seq);
             while (!stalled && s->pend_head < s->npend && s->pend[s->pend_head].seq <= durable &&
                    s->pend[s->pend_head].due_ms <= now)

@@ -192,8 +192,8 @@ zs_rc zs_zb_flush(struct zs_zb_table *t, uint32_t timeout_ms, zs_zb_done_fn fn, 
 
 void zs_zb_table_state(struct zs_zb_table *t, struct zs_zb_table_state *out)
 {
-    static const char *const names[] = {"idle",       "opening",    "opening", "open",
-                                        "recovering", "recovering", "closed"};
+    static const char *const names[] = {"idle",       "opening",    "opening",         "open",
+                                        "recovering", "recovering", "awaiting_schema", "closed"};
     memset(out, 0, sizeof *out);
     int st = atomic_load(&t->pub_state);
     out->state = names[st >= 0 && st <= ZB_CLOSED ? st : 0];
@@ -282,7 +282,8 @@ static void publish_state(struct zs_zb_table *t)
     uint64_t inflight = 0;
     for (unsigned i = 0; i < t->nstreams; i++) {
         int st = (int)t->streams[i].state;
-        int rank = st == ZB_BACKOFF || st == ZB_PAUSED       ? 3
+        int rank = st == ZB_HELD                             ? 4
+                   : st == ZB_BACKOFF || st == ZB_PAUSED     ? 3
                    : st == ZB_WAIT_TOKEN || st == ZB_OPENING ? 2
                    : st == ZB_OPEN                           ? 1
                                                              : 0;
@@ -294,6 +295,109 @@ static void publish_state(struct zs_zb_table *t)
     }
     atomic_store(&t->pub_state, worst);
     atomic_store(&t->pub_inflight, inflight);
+}
+
+/* A record encoded with orig_desc after a retarget: rewritten in place for the current
+ * descriptor. 0, or -1 when it does not fit (failed for good, with the reason). */
+static int remap_op(struct zs_zb_table *t, struct zb_op *op)
+{
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    char why[300], reason[400];
+    if (zb_remap_record(t->remap, op->rec.data, op->rec.len, &out, &out_len, why, sizeof why) ==
+        0) {
+        atomic_fetch_add(&t->outstanding_bytes, (unsigned long long)out_len);
+        atomic_fetch_sub(&t->outstanding_bytes, (unsigned long long)op->rec.len);
+        zs_free(op->rec.data);
+        op->rec.data = out;
+        op->rec.len = (uint32_t)out_len;
+        return 0;
+    }
+    snprintf(reason, sizeof reason,
+             "the table's schema changed and the record no longer fits it: %s", why);
+    atomic_fetch_sub(&t->outstanding, 1);
+    atomic_fetch_sub(&t->outstanding_bytes, op->rec.len);
+    atomic_fetch_add(&t->failed, 1);
+    if (op->rec.fn)
+        op->rec.fn(op->rec.ctx, ZS_EAUTH, reason, false);
+    else if (op->rec.rfn)
+        op->rec.rfn(op->rec.ctx, op->rec.id, op->rec.data, op->rec.len, ZS_EAUTH, reason, false);
+    zs_free(op->rec.data);
+    return -1;
+}
+
+void zs_zb_retarget(struct zs_zb *z, const char *table_name, const uint8_t *desc, size_t len)
+{
+    for (struct zs_zb_table *t = atomic_load(&z->tables); t != NULL; t = t->next) {
+        if (strcmp(t->name, table_name) != 0 || t->record_type != 1)
+            continue;
+        uint8_t *copy = malloc(len ? len : 1);
+        if (copy == NULL)
+            continue;
+        memcpy(copy, desc, len);
+        pthread_mutex_lock(&t->lock);
+        free(t->retarget);
+        t->retarget = copy;
+        t->retarget_len = len;
+        atomic_store(&t->retarget_pending, 1);
+        pthread_mutex_unlock(&t->lock);
+    }
+    ring(z);
+}
+
+bool zs_zb_held(struct zs_zb *z, const char *table_name)
+{
+    for (struct zs_zb_table *t = atomic_load(&z->tables); t != NULL; t = t->next)
+        if (strcmp(t->name, table_name) == 0 && atomic_load(&t->held))
+            return true;
+    return false;
+}
+
+/* Client thread: a zs_zb_retarget for a held table. */
+static void apply_retarget(struct zs_zb_table *t)
+{
+    pthread_mutex_lock(&t->lock);
+    uint8_t *d = t->retarget;
+    size_t dl = t->retarget_len;
+    int pending = atomic_exchange(&t->retarget_pending, 0);
+    t->retarget = NULL;
+    pthread_mutex_unlock(&t->lock);
+    if (!pending || !atomic_load(&t->held)) {
+        free(d);
+        return;
+    }
+    atomic_store(&t->held, 0);
+    struct zb_remap *now = NULL, *later = NULL;
+    char why[300] = "";
+    if (dl != t->descriptor_len || memcmp(d, t->descriptor, dl) != 0) {
+        now = zb_remap_create(t->descriptor, t->descriptor_len, d, dl, why, sizeof why);
+        const uint8_t *od = t->orig_desc ? t->orig_desc : t->descriptor;
+        size_t ol = t->orig_desc ? t->orig_desc_len : t->descriptor_len;
+        later = now != NULL ? zb_remap_create(od, ol, d, dl, why, sizeof why) : NULL;
+        if (later == NULL) {
+            zb_remap_destroy(now);
+            now = NULL;
+            zs_log(ZS_LOG_ERROR, "zb", "msg=\"cannot rewrite records\" table=%s error=\"%s\"",
+                   t->name, why);
+        }
+    }
+    for (unsigned i = 0; i < t->nstreams; i++)
+        zb_stream_unhold(&t->streams[i], now);
+    if (now == NULL) {
+        free(d);
+        return;
+    }
+    if (t->orig_desc == NULL) {
+        t->orig_desc = t->descriptor;
+        t->orig_desc_len = t->descriptor_len;
+    } else {
+        free(t->descriptor);
+    }
+    t->descriptor = d;
+    t->descriptor_len = dl;
+    zb_remap_destroy(t->remap);
+    t->remap = later;
+    zb_remap_destroy(now);
 }
 
 /* Returns how many operations it took. */
@@ -325,6 +429,8 @@ static size_t drain_inbox(struct zs_zb_table *t, long long now)
                 zb_stream_tick(&t->streams[k], 1); /* send partial batches now */
             continue;
         }
+        if (t->remap != NULL && remap_op(t, op) != 0)
+            continue;
         struct zb_stream *s = &t->streams[t->rr++ % t->nstreams];
         if (zb_stream_add(s, &op->rec, op->waited) != 0) {
             atomic_fetch_sub(&t->outstanding, 1);
@@ -348,6 +454,8 @@ void zb_client_tick(struct zs_zb *z)
     deliver_tokens(z);
     z->drained = 0;
     for (struct zs_zb_table *t = z->tables; t != NULL; t = t->next) {
+        if (atomic_load(&t->retarget_pending))
+            apply_retarget(t);
         z->drained += drain_inbox(t, now);
         for (unsigned i = 0; i < t->nstreams; i++) {
             struct zb_stream *s = &t->streams[i];
@@ -441,6 +549,9 @@ void zb_client_release(struct zs_zb *z)
         free(t->streams);
         free(t->name);
         free(t->descriptor);
+        free(t->retarget);
+        free(t->orig_desc);
+        zb_remap_destroy(t->remap);
         pthread_mutex_destroy(&t->lock);
         free(t);
         t = next;

@@ -248,6 +248,21 @@ static void episode_failed(struct zb_stream *s, int code)
         s->n_sent = 0;
         s->nb = 0;
     }
+    if (!retryable && code == 3 && z->o.on_schema_reject != NULL && s->t->record_type == 1) {
+        /* INVALID_ARGUMENT on a PROTO stream: most likely the table was altered. Keep the
+         * records until the schema has been looked at again (zs_zb_retarget). */
+        zs_log(ZS_LOG_WARN, "zb",
+               "msg=\"stream refused: records held while the table's schema is fetched "
+               "again\" table=%s slot=%d records=%zu error=\"%s\"",
+               s->t->name, s->index, s->recs.len, s->last_error);
+        s->state = ZB_HELD;
+        s->attempts = 0;
+        s->token_retry_used = 0;
+        if (!atomic_exchange(&s->t->held, 1)) {
+            z->o.on_schema_reject(z->o.hook_ctx, s->t->name, s->last_error);
+        }
+        return;
+    }
     if (!retryable) {
         zs_log(ZS_LOG_WARN, "zb", "msg=\"stream failed\" table=%s slot=%d records=%zu error=\"%s\"",
                s->t->name, s->index, s->recs.len, s->last_error);
@@ -290,7 +305,8 @@ void zb_stream_on_status(struct zb_stream *s, int code, const char *details)
         z->tops->release(z->tctx, call);
     stream_set_call(s, NULL);
     s->send_busy = 0;
-    if (s->state == ZB_CLOSED || s->state == ZB_IDLE || s->state == ZB_BACKOFF)
+    if (s->state == ZB_CLOSED || s->state == ZB_IDLE || s->state == ZB_BACKOFF ||
+        s->state == ZB_HELD)
         return;
     if (code == 0 && s->recs.len == 0 && s->half_closed) {
         s->state = ZB_IDLE; /* an orderly close */
@@ -552,6 +568,7 @@ void zb_stream_tick(struct zb_stream *s, int force)
         if (now >= s->deadline_ms)
             start_open(s);
         break;
+    case ZB_HELD:
     case ZB_CLOSED:
         break;
     }
@@ -585,6 +602,7 @@ long long zb_stream_next_ms(const struct zb_stream *s, int force)
         }
         return next;
     }
+    case ZB_HELD:
     case ZB_CLOSED:
         break;
     }
@@ -635,4 +653,50 @@ void zb_stream_eager_open(struct zb_stream *s)
         s->attempts = 0;
         start_open(s);
     }
+}
+
+void zb_stream_unhold(struct zb_stream *s, const struct zb_remap *m)
+{
+    if (s->state != ZB_HELD)
+        return;
+    s->state = ZB_IDLE;
+    if (m == NULL) {
+        zs_log(ZS_LOG_WARN, "zb",
+               "msg=\"stream failed: the table's schema did not change\" table=%s slot=%d "
+               "records=%zu error=\"%s\"",
+               s->t->name, s->index, s->recs.len, s->last_error);
+        fail_all(s, ZS_EAUTH, s->last_error, false);
+        return;
+    }
+    size_t n = s->recs.len, kept = 0;
+    for (size_t i = 0; i < n; i++) { /* each record once, kept ones back at the tail */
+        struct zb_rec r = *recq_at(&s->recs, 0);
+        recq_pop(&s->recs);
+        uint8_t *out = NULL;
+        size_t out_len = 0;
+        char why[300], reason[400];
+        if (zb_remap_record(m, r.data, r.len, &out, &out_len, why, sizeof why) != 0) {
+            snprintf(reason, sizeof reason,
+                     "the table's schema changed and the record no "
+                     "longer fits it: %s",
+                     why);
+            complete(s, &r, ZS_EAUTH, reason, false);
+            continue;
+        }
+        atomic_fetch_add(&s->t->outstanding_bytes, (unsigned long long)out_len);
+        atomic_fetch_sub(&s->t->outstanding_bytes, (unsigned long long)r.len);
+        zs_free(r.data);
+        r.data = out;
+        r.len = (uint32_t)out_len;
+        if (recq_push(&s->recs, &r) != 0) {
+            complete(s, &r, ZS_ENOMEM, "out of memory", true);
+            continue;
+        }
+        kept++;
+    }
+    zs_log(ZS_LOG_INFO, "zb",
+           "msg=\"records rewritten for the table's new schema\" table=%s slot=%d kept=%zu "
+           "failed=%zu",
+           s->t->name, s->index, kept, n - kept);
+    s->oldest_unsent_ms = s->t->z->now_ms();
 }

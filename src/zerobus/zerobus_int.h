@@ -14,6 +14,7 @@
 #include "zerobus/zs_zerobus.h"
 
 struct zb_stream;
+struct zb_remap;
 struct zb_token_result;
 struct zb_rec;
 
@@ -58,6 +59,10 @@ int zb_stream_add(struct zb_stream *s, const struct zb_rec *r, int waited);
 void zb_stream_token(struct zb_stream *s, const char *token, const char *reason, int retryable);
 void zb_stream_eager_open(struct zb_stream *s);
 void zb_stream_shutdown(struct zb_stream *s, const char *reason); /* fail all, free */
+/* A held stream after zs_zb_retarget: m NULL fails its records for good (the reason of
+ * the refusal); else rewrites them with m (those that do not fit fail, with why) and
+ * opens again. */
+void zb_stream_unhold(struct zb_stream *s, const struct zb_remap *m);
 
 /* Tokens: fetched off the client thread; results come back through the client's inbox. */
 struct zb_token_source {
@@ -89,7 +94,26 @@ struct zb_recq {
     size_t head, len, cap;
 };
 
-enum zb_state { ZB_IDLE, ZB_WAIT_TOKEN, ZB_OPENING, ZB_OPEN, ZB_PAUSED, ZB_BACKOFF, ZB_CLOSED };
+enum zb_state {
+    ZB_IDLE,
+    ZB_WAIT_TOKEN,
+    ZB_OPENING,
+    ZB_OPEN,
+    ZB_PAUSED,
+    ZB_BACKOFF,
+    ZB_HELD, /* refused for its descriptor: records kept until zs_zb_retarget */
+    ZB_CLOSED
+};
+
+/* A plan rewriting records of one descriptor for another (remap.c). */
+/* NULL with why when a descriptor does not parse. Thread: any. */
+struct zb_remap *zb_remap_create(const uint8_t *old_desc, size_t old_len, const uint8_t *new_desc,
+                                 size_t new_len, char *why, size_t cap);
+/* Rewrite rec into *out (zs_alloc'd, the caller frees): 0, or -1 with why (a column that
+ * was dropped or changed type has a value, a NOT NULL column has none, a malformed record). */
+int zb_remap_record(const struct zb_remap *m, const uint8_t *rec, size_t len, uint8_t **out,
+                    size_t *out_len, char *why, size_t cap);
+void zb_remap_destroy(struct zb_remap *m);
 
 struct zb_stream {
     struct zs_zb_table *t;
@@ -165,6 +189,14 @@ struct zs_zb_table {
     struct zb_flush *flushes;
     char last_error[256];
     int want_open;
+    /* Schema changes (client thread, except retarget*: under lock) */
+    atomic_int held;   /* a stream is ZB_HELD; the hook ran (zs_zb_held reads it) */
+    uint8_t *retarget; /* zs_zb_retarget's descriptor, not yet applied */
+    size_t retarget_len;
+    atomic_int retarget_pending; /* read without the lock by the client thread */
+    uint8_t *orig_desc;          /* the descriptor submitted records are encoded with, once */
+    size_t orig_desc_len;        /* ... retargeted (then remap rewrites them) */
+    struct zb_remap *remap;      /* orig_desc -> descriptor, or NULL */
     struct zs_zb_table *next;
 };
 

@@ -48,6 +48,12 @@ struct zs_zb_opts {
     uint32_t ack_timeout_ms;          /* [60000] no server message while requests are in flight */
     uint32_t flush_timeout_ms;        /* [300000] */
     uint32_t streams_per_table;       /* [1] */
+    /* A PROTO stream refused with INVALID_ARGUMENT (the table no longer matches the
+     * descriptor: it was altered): with this hook its records are held, not failed, and
+     * the hook runs once (client thread; do not block) until zs_zb_retarget answers.
+     * NULL: such records fail for good (protocol §4.7). */
+    void (*on_schema_reject)(void *ctx, const char *table_name, const char *error);
+    void *hook_ctx;
 };
 
 /* What a completion reports. rc ZS_OK: durable (acknowledged). Otherwise reason says why
@@ -77,6 +83,20 @@ ZS_MUST_CHECK zs_rc zs_zb_create(const struct zs_zb_opts *opts, struct zs_zb **o
 ZS_MUST_CHECK zs_rc zs_zb_table_add(struct zs_zb *z, const char *table_name, int record_type,
                                     const uint8_t *descriptor, size_t descriptor_len, bool eager,
                                     struct zs_zb_table **out, struct zs_err *err);
+
+/*
+ * The descriptor table_name's records should be sent with now (after on_schema_reject and
+ * a new look at the table). For each of its tables whose records are held: the same
+ * descriptor as theirs fails them for good (the table did not change: they were refused
+ * for another reason); another one rewrites them for it (columns matched by name; a record
+ * with a value for a dropped or retyped column, or without one for a NOT NULL column, fails
+ * for good with that reason), and later records of that table are rewritten as they come.
+ * Tables not held are left alone. desc is copied. Thread: any.
+ */
+void zs_zb_retarget(struct zs_zb *z, const char *table_name, const uint8_t *desc, size_t len);
+
+/* Whether some table of that name holds records for zs_zb_retarget. Thread: any. */
+bool zs_zb_held(struct zs_zb *z, const char *table_name);
 
 /*
  * Queue one encoded record (copied). On ZS_OK fn(ctx, ...) runs exactly once, later, on

@@ -64,7 +64,7 @@ def test_sighup_is_not_fatal_and_json_logs_have_fields(env):
     listening = [r for r in lines if r["msg"] == "listening"][0]
     assert listening["port"] == s.port and listening["durability"] == "disk"
     assert listening["workers"] == 2 and listening["spool_dir"].endswith("spool")
-    assert any("SIGHUP" in r["msg"] for r in lines)
+    assert any(r["msg"] == "reloading" and r["by"] == "signal" for r in lines)
     opened = [r for r in lines if r["msg"] == "stream opened"][0]
     assert opened["table"] == "main.zerobus.station_one" and opened["slot"] == 0
 
