@@ -392,20 +392,42 @@ zs_rc zs_config_reference(struct zs_buf *out)
         "Sizes take bytes or a string with a unit (`KiB`, `MiB`, `GiB`, `KB`, `MB`, `GB`);\n"
         "durations take milliseconds or a string with a unit (`ms`, `s`, `m`, `h`).\n\n"
         "A reload (`SIGHUP`, `systemctl reload`, or `POST /admin/reload` with an admin key)\n"
-        "re-reads the configuration, `.env` and the keys file. Tables are added, removed (they\n"
+        "re-reads the configuration, `.env`, the keys file and the catalog's columns of tables\n"
+        "without `fields`. Tables are added, removed (they\n"
         "stop accepting and their spooled records are still delivered) and changed (new\n"
         "records take the new schema; the ones accepted before keep theirs) at once. Options\n"
         "marked `live` take effect for the next request; a change to a `restart` option (or to\n"
         "the `databricks` section or the credentials) is reported in the log and in `/health`\n"
         "(`reload.last.restart_needed`) and waits for a restart. A configuration that does\n"
-        "not load is refused whole: the running one stays (`/health` `reload.error`).\n\n");
+        "not load is refused whole: the running one stays (`/health` `reload.error`).\n\n"
+        "## `tables`\n\n"
+        "Each table is written in one of two forms.\n\n"
+        "* **Its name only**: `\"station_one\": \"main.default.station_one\"` (or the whole\n"
+        "  `\"tables\"` as an array of names, the route keys being the table names). The\n"
+        "  columns are read from Unity Catalog (`GET {workspace_url}/api/2.1/unity-catalog/\n"
+        "  tables/{name}` with a metadata token of the same service principal) at start and at\n"
+        "  every reload, and cached (`schema_cache_dir`); when the catalog cannot be reached\n"
+        "  the cached copy is used, and without one the station does not start (the error\n"
+        "  names the table). An object with `table_name` and no `fields` is the same, with\n"
+        "  its other keys (`message_name`, `record_type`, ...).\n"
+        "* **The original service's form**, with `fields`: `{\"name\", \"type\", \"proto_type\",\n"
+        "  \"field_num\"}` per column, or `{\"name\", \"type\": \"<Unity Catalog type>\",\n"
+        "  \"nullable\"}` (docs/TYPES.md). These win over the catalog, and are compared with it\n"
+        "  when it answers (`schema_check`). `zerobus-station init` writes this form from the\n"
+        "  catalog.\n\n"
+        "When Zerobus refuses a table's descriptor (the table was altered), the station fetches\n"
+        "its columns again, switches new records to them, and rewrites the records it holds:\n"
+        "those that no longer fit (a value for a dropped or retyped column) are dead-lettered\n"
+        "with the reason. `POST /admin/schema/refresh` (or `SIGHUP`) re-reads every table's\n"
+        "columns at once.\n\n");
     if (rc == ZS_OK)
         rc = reference_section(out, "station",
                                "Gateway-wide options, in a top-level `\"station\"` object.",
                                zs_station_opts_table);
     if (rc == ZS_OK)
         rc = reference_section(out, "tables.<key>",
-                               "Per-table options, beside `table_name` and `fields`.",
+                               "Per-table options (object form), beside `table_name` and "
+                               "`fields`.",
                                zs_table_opts_table);
     if (rc == ZS_OK)
         rc = zs_buf_puts(

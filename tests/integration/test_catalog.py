@@ -272,6 +272,7 @@ def test_column_added_under_load_loses_nothing(tmp_path, emulator_factory, stati
     code, body, _ = s.request("POST", "/ingest/station_one?wait_for_ack=true",
                               {"device_name": "new", "site": "north", "humidity": -1})
     assert code == 200, body
+    assert "site" in json.dumps(s.request("GET", "/openapi.json")[1])
     load.wait_answers(len(load.answered) + 200, 60 * TIMEOUT_MULT)
     load.finish()
     wait_drained(s, 60 * TIMEOUT_MULT)

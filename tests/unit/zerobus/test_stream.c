@@ -784,6 +784,139 @@ static void test_server_closes_a_paused_stream(void **state)
     teardown_client();
 }
 
+/* ---------------------------------------------------------------- schema changes */
+
+static int hook_calls;
+static char hook_table[64];
+static void on_schema_reject(void *ctx, const char *table, const char *error)
+{
+    (void)ctx;
+    (void)error;
+    hook_calls++;
+    snprintf(hook_table, sizeof hook_table, "%s", table);
+}
+
+/* The descriptor of columns (a schema compiled by src/schema). */
+static void descriptor_of(const struct zs_column_def *cols, size_t n, struct zs_buf *out)
+{
+    struct zs_schema_opts o = {.package = "p", .message_name = "M"};
+    struct zs_schema *s = NULL;
+    struct zs_err err;
+    assert_rc(zs_schema_create(&o, cols, n, &s, NULL, &err), ZS_OK);
+    zs_buf_init(out, 1 << 16);
+    assert_rc(zs_schema_descriptor(s, out), ZS_OK);
+    zs_schema_destroy(s);
+}
+
+/* The first record of the last request (a single record or a batch's first). */
+static void last_record(const uint8_t **p, size_t *n)
+{
+    Databricks__Zerobus__EphemeralStreamRequest *r = F.sent[F.nsent - 1];
+    if (r->payload_case == DATABRICKS__ZEROBUS__EPHEMERAL_STREAM_REQUEST__PAYLOAD_INGEST_RECORD) {
+        *p = r->ingest_record->proto_encoded_record.data;
+        *n = r->ingest_record->proto_encoded_record.len;
+    } else {
+        *p = r->ingest_record_batch->proto_encoded_batch->records[0].data;
+        *n = r->ingest_record_batch->proto_encoded_batch->records[0].len;
+    }
+}
+
+static void test_refused_descriptor_holds_then_rewrites(void **state)
+{
+    (void)state;
+    static const struct zs_column_def before[] = {{"a", "INT", -1, NULL, 0},
+                                                  {"b", "STRING", -1, NULL, 0}};
+    static const struct zs_column_def after[] = {{"b", "STRING", -1, NULL, 0},
+                                                 {"c", "INT", -1, NULL, 0}};
+    struct zs_buf da, db;
+    descriptor_of(before, 2, &da);
+    descriptor_of(after, 2, &db);
+    hook_calls = 0;
+    setup_with((struct zs_zb_opts){.linger_ms = 0, .on_schema_reject = on_schema_reject});
+    struct zs_zb_table *u;
+    struct zs_err err;
+    assert_rc(zs_zb_table_add(&Z, "main.s.u", 1, da.data, da.len, false, &u, &err), ZS_OK);
+    static const uint8_t has_a[] = {0x08, 0x05}, only_b[] = {0x12, 0x01, 'x'},
+                         later_b[] = {0x12, 0x01, 'y'};
+    assert_rc(zs_zb_submit(u, has_a, sizeof has_a, on_done, &D[0]), ZS_OK);
+    assert_rc(zs_zb_submit(u, only_b, sizeof only_b, on_done, &D[1]), ZS_OK);
+    zb_client_tick(&Z);
+    struct zb_stream *s = &u->streams[0];
+    assert_int_equal(s->state, ZB_OPENING);
+    zb_stream_on_send_done(s, 1);
+    zb_stream_on_status(s, 3, "descriptor does not match the table");
+    /* held: nothing completed, no retry, the hook ran once */
+    assert_int_equal(s->state, ZB_HELD);
+    assert_int_equal(D[0].calls + D[1].calls, 0);
+    assert_int_equal(hook_calls, 1);
+    assert_string_equal(hook_table, "main.s.u");
+    assert_true(zs_zb_held(&Z, "main.s.u"));
+    int calls = F.ncalls;
+    now += 60000;
+    zb_client_tick(&Z);
+    assert_int_equal(F.ncalls, calls);
+    /* the new descriptor: the record with a value for the dropped column fails, the other
+     * is rewritten (b is field 1 now) and goes on a stream opened with the new descriptor */
+    zs_zb_retarget(&Z, "main.s.u", db.data, db.len);
+    zb_client_tick(&Z);
+    assert_false(zs_zb_held(&Z, "main.s.u"));
+    assert_int_equal(D[0].calls, 1);
+    assert_false(D[0].retryable);
+    assert_non_null(strstr(D[0].reason, "column 'a' has a value but is no longer in the table"));
+    assert_int_equal(s->state, ZB_OPENING);
+    Databricks__Zerobus__EphemeralStreamRequest *c = F.sent[F.nsent - 1];
+    assert_int_equal(c->create_stream->descriptor_proto.len, db.len);
+    assert_memory_equal(c->create_stream->descriptor_proto.data, db.data, db.len);
+    zb_stream_on_send_done(s, 1);
+    reply_created(s);
+    zb_client_tick(&Z);
+    const uint8_t *p;
+    size_t n;
+    last_record(&p, &n);
+    static const uint8_t want_b[] = {0x0a, 0x01, 'x'};
+    assert_int_equal(n, sizeof want_b);
+    assert_memory_equal(p, want_b, n);
+    zb_stream_on_send_done(s, 1);
+    reply_ack(s, 0);
+    assert_rc(D[1].rc, ZS_OK);
+    /* a record still encoded with the old descriptor (the spool replays one) is rewritten */
+    assert_rc(zs_zb_submit(u, later_b, sizeof later_b, on_done, &D[2]), ZS_OK);
+    zb_client_tick(&Z);
+    last_record(&p, &n);
+    static const uint8_t want_y[] = {0x0a, 0x01, 'y'};
+    assert_memory_equal(p, want_y, sizeof want_y);
+    zb_stream_on_send_done(s, 1);
+    reply_ack(s, 1);
+    assert_rc(D[2].rc, ZS_OK);
+    assert_int_equal(atomic_load(&u->outstanding), 0);
+    assert_int_equal(atomic_load(&u->outstanding_bytes), 0);
+    teardown_client();
+    zs_buf_release(&da);
+    zs_buf_release(&db);
+}
+
+static void test_refused_descriptor_unchanged_fails_held_records(void **state)
+{
+    (void)state;
+    hook_calls = 0;
+    setup_with((struct zs_zb_opts){.linger_ms = 0, .on_schema_reject = on_schema_reject});
+    submit(0);
+    zb_client_tick(&Z);
+    zb_stream_on_send_done(S(), 1);
+    zb_stream_on_status(S(), 3, "a record does not decode");
+    assert_int_equal(S()->state, ZB_HELD);
+    zs_zb_retarget(&Z, "main.s.t", DESC, sizeof DESC); /* the catalog says: no change */
+    zb_client_tick(&Z);
+    assert_int_equal(D[0].calls, 1);
+    assert_false(D[0].retryable);
+    assert_non_null(strstr(D[0].reason, "a record does not decode"));
+    assert_int_equal(S()->state, ZB_IDLE);
+    /* a status for a stream that is not open changes nothing (no second hook) */
+    zb_stream_on_status(S(), 3, "x");
+    assert_int_equal(hook_calls, 1);
+    teardown_client();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -806,6 +939,8 @@ int main(void)
         cmocka_unit_test(test_two_streams_share_the_load),
         cmocka_unit_test(test_token_failure_while_waiting),
         cmocka_unit_test(test_server_closes_a_paused_stream),
+        cmocka_unit_test(test_refused_descriptor_holds_then_rewrites),
+        cmocka_unit_test(test_refused_descriptor_unchanged_fails_held_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
