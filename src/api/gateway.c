@@ -533,8 +533,8 @@ static json_t *table_health(struct zs_spool_table *st, int *degraded)
     struct zs_spool_table_state ss;
     zs_spool_table_state(st, &ss);
     const struct zs_spool_upstream *up = &ss.up;
-    int bad =
-        up->failing || strcmp(up->state, "recovering") == 0 || up->last_fail_ms > up->last_ok_ms;
+    int bad = up->failing || strcmp(up->state, "recovering") == 0 ||
+              strcmp(up->state, "awaiting_schema") == 0 || up->last_fail_ms > up->last_ok_ms;
     *degraded |= bad;
     json_t *j = json_pack(
         "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "

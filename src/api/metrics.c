@@ -201,6 +201,10 @@ static void table_families(const struct gw_gen *gen, struct zs_prom *p, const st
               "Records sent again on a new stream after one failed.", ss->up.replayed);
     PER_TABLE("zerobus_station_stream_open", "gauge",
               "1 when the table's streams are open, else 0.", strcmp(ss->up.state, "open") == 0);
+    PER_TABLE("zerobus_station_stream_awaiting_schema", "gauge",
+              "1 while Zerobus refused the table's descriptor and its records wait for the "
+              "columns to be read again from Unity Catalog.",
+              strcmp(ss->up.state, "awaiting_schema") == 0);
     PER_TABLE("zerobus_station_stream_failing", "gauge",
               "1 when a stream spent its retry budget and keeps retrying with backoff.",
               ss->up.failing);

@@ -305,18 +305,23 @@ zs_rc zs_uc_parse_list(struct zs_arena *a, const char *text, size_t len, const c
         rc = ZS_ENOMEM;
         goto out;
     }
+    size_t k = 0;
     for (size_t i = 0; i < cnt; i++) {
-        const char *fn = json_string_value(json_object_get(json_array_get(tables, i), "full_name"));
+        json_t *t = json_array_get(tables, i);
+        const char *fn = json_string_value(json_object_get(t, "full_name"));
+        const char *type = json_string_value(json_object_get(t, "table_type"));
         if (fn == NULL) {
             rc = zs_err_set(err, ZS_EPARSE, NULL, "tables[%zu] has no full_name", i);
             goto out;
         }
-        if (((*names)[i] = arena_dup(a, fn, strlen(fn))) == NULL) {
+        if (type != NULL && strcmp(type, "MANAGED") != 0)
+            continue; /* views, external tables: Zerobus writes managed Delta tables only */
+        if (((*names)[k++] = arena_dup(a, fn, strlen(fn))) == NULL) {
             rc = ZS_ENOMEM;
             goto out;
         }
     }
-    *n = cnt;
+    *n = k;
     const char *np = json_string_value(json_object_get(root, "next_page_token"));
     if (np != NULL && np[0] != '\0' && (*next_page = arena_dup(a, np, strlen(np))) == NULL)
         rc = ZS_ENOMEM;

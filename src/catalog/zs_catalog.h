@@ -42,8 +42,10 @@ ZS_MUST_CHECK zs_rc zs_uc_parse_table(struct zs_arena *a, const char *text, size
                                       struct zs_uc_table *out, struct zs_err *err);
 
 /*
- * Parse a GET tables?catalog_name=&schema_name= reply: the tables' full names (arena),
- * and next_page_token (NULL when none). Same returns as zs_uc_parse_table.
+ * Parse a GET tables?catalog_name=&schema_name= reply: the full names (arena) of its
+ * managed tables (an entry whose table_type is another, a VIEW or an EXTERNAL table, is
+ * left out: Zerobus writes managed Delta tables only, protocol §7), and next_page_token
+ * (NULL when none). Same returns as zs_uc_parse_table.
  */
 ZS_MUST_CHECK zs_rc zs_uc_parse_list(struct zs_arena *a, const char *text, size_t len,
                                      const char ***names, size_t *n, const char **next_page,

@@ -371,6 +371,10 @@ def test_held_records_wait_for_the_catalog(tmp_path, emulator_factory, station_f
         time.sleep(0.05)
     time.sleep(0.5)
     assert e.rows(T1) == [] and dead_letters(tmp_path, T1) == []
+    code, h, _ = s.request("GET", "/health")
+    assert code == 503 and h["tables"]["station_one"]["status"] == "degraded", h
+    with __import__("urllib.request").request.urlopen(s.url + "/metrics", timeout=30) as m:
+        assert 'zerobus_station_stream_awaiting_schema{table="%s"} 1' % T1 in m.read().decode()
     e.faults(catalog_status=0)  # the next retry (every 5 s) fetches the new columns
     while len(e.rows(T1)) < 4:
         assert time.monotonic() < deadline + 10 * TIMEOUT_MULT, e.rows(T1)
