@@ -608,6 +608,11 @@ static int cmd_serve(int argc, char **argv)
         zs_err_clear(&rerr);
         if (resolve_schemas(c, &a, &rerr) != ZS_OK) {
             fprintf(stderr, "zerobus-station: %s\n", zs_err_format(&rerr, rmsg, sizeof rmsg));
+            if (rerr.code == ZS_ENOTFOUND)
+                fprintf(stderr,
+                        "zerobus-station: with --local the catalog is %s/catalog.json: "
+                        "give the table \"fields\", or its columns there\n",
+                        local);
             goto out;
         }
     }

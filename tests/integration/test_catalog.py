@@ -4,6 +4,8 @@ import json
 import os
 import subprocess
 
+import pytest
+
 from conftest import STATION, TIMEOUT_MULT
 from test_gateway import COLS, T1, T2, write_setup
 
@@ -256,9 +258,11 @@ def dead_letters(tmp_path, table):
     return [json.loads(line) for line in p.read_text().splitlines()] if p.exists() else []
 
 
-def test_column_added_under_load_loses_nothing(tmp_path, emulator_factory, station_factory):
+@pytest.mark.parametrize("durability", ["disk", "memory"])
+def test_column_added_under_load_loses_nothing(tmp_path, emulator_factory, station_factory,
+                                               durability):
     from test_crash import Load, check, wait_drained
-    e, s = start(tmp_path, emulator_factory, station_factory)
+    e, s = start(tmp_path, emulator_factory, station_factory, station={"durability": durability})
     load = Load(s.port)
     load.wait_answers(200, 60 * TIMEOUT_MULT)
     code, body = e.http("POST", "/admin/tables/%s/alter" % T1,
@@ -382,3 +386,31 @@ def test_held_records_wait_for_the_catalog(tmp_path, emulator_factory, station_f
     assert sorted(r["device_name"] for r in e.rows(T1)) == ["r0", "r1", "r2", "r3"]
     assert all(r["site"] is None for r in e.rows(T1))
     assert "records held until the catalog answers" in s.stop()
+
+
+def test_spooled_records_of_the_old_schema_after_a_restart(tmp_path, emulator_factory,
+                                                           station_factory):
+    """Records spooled with the old descriptor, the table altered while the station was
+    down: the next start replays them with their descriptor, Zerobus refuses it, and they
+    are rewritten for the new columns."""
+    import time
+    e, s = start(tmp_path, emulator_factory, station_factory,
+                 station={"recovery_backoff_max_ms": 200})
+    e.faults(fail_create={"count": 100000, "status": "UNAVAILABLE"})
+    recs = [{"device_name": "old-%d" % i, "temp": i, "humidity": i} for i in range(5)]
+    for rec in recs:
+        assert s.request("POST", "/ingest/station_one", rec)[0] == 202
+    s.stop()
+    e.http("POST", "/admin/tables/%s/alter" % T1,
+           json.dumps({"add": [{"name": "site", "type": "STRING"}]}).encode())
+    e.faults(fail_create={"count": 0, "status": "UNAVAILABLE"})
+    s = station_factory(tmp_path / "config.json", tmp_path / ".env")
+    deadline = time.monotonic() + 30 * TIMEOUT_MULT
+    while len(e.rows(T1)) < 5:
+        assert time.monotonic() < deadline, e.rows(T1)
+        time.sleep(0.05)
+    assert sorted(r["device_name"] for r in e.rows(T1)) == ["old-%d" % i for i in range(5)]
+    assert all(r["site"] is None for r in e.rows(T1))
+    assert dead_letters(tmp_path, T1) == []
+    err = s.stop()
+    assert "records rewritten for the table's new schema" in err, err[-3000:]
