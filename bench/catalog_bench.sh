@@ -6,6 +6,8 @@
 #   checked   hand-written fields compared with the catalog (schema_check warn)
 #   catalog   table names only: columns fetched from the catalog, then cached
 #   cache     table names only, the catalog answering 503: columns from the cache
+#   far-1     table names only, each catalog answer 50 ms late, one call at a time
+#   far-8     the same, station.catalog_parallel 8 (the default)
 # and the time of one reload (POST /admin/schema/refresh) with the catalog up.
 #
 #   bench/catalog_bench.sh [TABLES] [ROUNDS]    (defaults 40, 5)
@@ -43,10 +45,11 @@ cols = [{"name": "device_name", "type": "STRING"}, {"name": "temp", "type": "INT
 db = {"server_endpoint": "http://127.0.0.1:" + g, "workspace_url": "http://127.0.0.1:" + h}
 names = ["main.bench.t%02d" % i for i in range(n)]
 full = {"t%02d" % i: {"table_name": t, "fields": cols} for i, t in enumerate(names)}
-for label, tables, check in [("fields", full, "off"), ("checked", full, "warn"),
-                             ("catalog", names, "warn")]:
+for label, tables, check, par in [("fields", full, "off", 8), ("checked", full, "warn", 8),
+                                  ("catalog", names, "warn", 8), ("far1", names, "warn", 1)]:
     json.dump({"databricks": db, "tables": tables,
-               "station": {"schema_check": check, "spool_dir": tmp + "/spool"}},
+               "station": {"schema_check": check, "spool_dir": tmp + "/spool",
+                           "catalog_parallel": par}},
               open("%s/cfg_%s.json" % (tmp, label), "w"))
 PY
 fault() { curl -s -X POST "http://127.0.0.1:$H/admin/faults" -d "$1" > /dev/null; }
@@ -82,10 +85,14 @@ for r in $(seq 1 "$ROUNDS"); do
   echo "catalog $(RELOAD=1 start_ms cfg_catalog.json)" >> "$TMP/res"
   fault '{"catalog_status": 503}'
   echo "cache $(start_ms cfg_catalog.json)" >> "$TMP/res"
+  fault '{"catalog_status": 0, "catalog_delay_ms": 50}'
+  echo "far-1 $(start_ms cfg_far1.json)" >> "$TMP/res"
+  echo "far-8 $(start_ms cfg_catalog.json)" >> "$TMP/res"
+  fault '{"catalog_delay_ms": 0}'
 done
 cat "$TMP/res"
 echo "medians over $ROUNDS starts (ms from exec to READY):"
-for l in fields checked catalog cache; do
+for l in fields checked catalog cache far-1 far-8; do
   printf '  %-8s %s\n' "$l" "$(awk -v l="$l" '$1 == l {print $2}' "$TMP/res" | sort -n |
     awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')"
 done

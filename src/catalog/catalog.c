@@ -3,6 +3,8 @@
  * (see zs_catalog.h). Thread: the caller's; calls block.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +42,7 @@ static zs_rc fetch_token(struct zs_catalog *k, struct zs_err *err)
     zs_rc rc = zs_auth_fetch(url, k->client_id, k->client_secret, ZS_AUTH_METADATA_FORM,
                              k->timeout_ms, &status, &body, err);
     if (rc != ZS_OK) {
-        k->down = true;
+        atomic_store(&k->down, true);
         return rc;
     }
     int64_t expires = 0;
@@ -53,7 +55,7 @@ static zs_rc fetch_token(struct zs_catalog *k, struct zs_err *err)
         return ZS_OK;
     k->token[0] = '\0';
     if (status >= 500) {
-        k->down = true;
+        atomic_store(&k->down, true);
         return zs_err_set(err, ZS_EUNAVAIL, NULL, "token endpoint answered %d", status);
     }
     if (status == 401 || status == 403 || status == 400)
@@ -68,20 +70,20 @@ static zs_rc get(struct zs_catalog *k, const char *path, struct zs_buf *body, in
     if (k->client_id == NULL || k->client_secret == NULL)
         return zs_err_set(err, ZS_EAUTH, NULL,
                           "no credentials (DATABRICKS_CLIENT_ID, DATABRICKS_CLIENT_SECRET)");
-    if (k->down)
+    if (atomic_load(&k->down))
         return zs_err_set(err, ZS_EUNAVAIL, NULL, "the catalog did not answer an earlier call");
     char url[4600];
     origin(k->workspace_url, url, 600);
     strncat(url, path, sizeof url - strlen(url) - 1);
     for (int attempt = 0; attempt < 2; attempt++) {
         zs_rc rc;
-        if (k->token[0] == '\0' && (rc = fetch_token(k, err)) != ZS_OK)
-            return rc;
+        if (k->token[0] == '\0' && (k->no_mint || (rc = fetch_token(k, err)) != ZS_OK))
+            return k->no_mint ? zs_err_set(err, ZS_EAUTH, NULL, "no token") : rc;
         if ((rc = zs_auth_get(url, k->token, k->timeout_ms, status, body, err)) != ZS_OK) {
-            k->down = true;
+            atomic_store(&k->down, true);
             return rc;
         }
-        if (*status != 401 || attempt == 1)
+        if (*status != 401 || attempt == 1 || k->no_mint)
             break;
         zs_buf_release(body); /* the token expired: mint another */
         zs_wipe(k->token, sizeof k->token);
@@ -101,7 +103,7 @@ static zs_rc reply_error(struct zs_catalog *k, int status, const struct zs_buf *
                : status >= 500 || status == 429 ? ZS_EUNAVAIL
                                                 : ZS_EPARSE;
     if (rc == ZS_EUNAVAIL)
-        k->down = true;
+        atomic_store(&k->down, true);
     zs_err_set(err, rc, NULL, "%s%sUnity Catalog answered %d%s%s%s%.200s", what ? what : "",
                what ? ": " : "", status, code ? " " : "", code ? code : "", msg ? ": " : "",
                msg ? msg : "");
@@ -180,6 +182,16 @@ zs_rc zs_catalog_list_tables(struct zs_catalog *k, const char *catalog, const ch
     return rc;
 }
 
+zs_rc zs_catalog_token(struct zs_catalog *k, struct zs_err *err)
+{
+    if (k->client_id == NULL || k->client_secret == NULL)
+        return zs_err_set(err, ZS_EAUTH, NULL,
+                          "no credentials (DATABRICKS_CLIENT_ID, DATABRICKS_CLIENT_SECRET)");
+    if (atomic_load(&k->down))
+        return zs_err_set(err, ZS_EUNAVAIL, NULL, "the catalog did not answer an earlier call");
+    return k->token[0] != '\0' ? ZS_OK : fetch_token(k, err);
+}
+
 void zs_catalog_clear(struct zs_catalog *k)
 {
     zs_wipe(k->token, sizeof k->token);
@@ -226,13 +238,95 @@ static int cache_write(const char *dir, const char *table, const struct zs_buf *
 
 /* ---------------------------------------------------------------- resolution */
 
+/* One table's call, made in the fetch phase (maybe on a pool thread). */
+struct fetched {
+    bool wanted;
+    zs_rc rc;
+    struct zs_err err;
+    struct zs_buf reply; /* rc == ZS_OK */
+};
+
 struct resolve {
     struct zs_config *c;
     const struct zs_catalog_resolve_opts *o;
     struct zs_catalog k;
     struct zs_catalog_report *rep;
     struct zs_err *err;
+    struct fetched *f;  /* per table */
+    atomic_size_t next; /* the pool's next table */
 };
+
+/* Whether table t needs a catalog call at this load. */
+static bool wanted(const struct resolve *r, const struct zs_table_cfg *t)
+{
+    if (t->from_catalog)
+        return t->schema == NULL; /* else resolved already */
+    return r->c->station.schema_check != ZS_SCHEMA_CHECK_OFF;
+}
+
+static void fetch_one(struct resolve *r, size_t i)
+{
+    struct fetched *f = &r->f[i];
+    f->rc = zs_catalog_get_table(&r->k, r->c->tables[i].table_name, &f->reply, &f->err);
+}
+
+static void *fetch_worker(void *arg)
+{
+    struct resolve *r = arg;
+    for (size_t i; (i = atomic_fetch_add(&r->next, 1)) < r->c->ntables;)
+        if (r->f[i].wanted)
+            fetch_one(r, i);
+    return NULL;
+}
+
+/* The fetch phase: one token, then the tables' GETs, catalog_parallel at a time. A 401
+ * (the token expired meanwhile) is retried once, alone, with a new token. */
+static void fetch_all(struct resolve *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->c->ntables; i++)
+        n += r->f[i].wanted = wanted(r, &r->c->tables[i]);
+    if (n == 0)
+        return;
+    struct zs_err terr;
+    zs_err_clear(&terr);
+    zs_rc trc = r->o->offline ? zs_err_set(&terr, ZS_EUNAVAIL, NULL, "offline (no calls)")
+                              : zs_catalog_token(&r->k, &terr);
+    if (trc != ZS_OK) { /* every table hears why */
+        for (size_t i = 0; i < r->c->ntables; i++)
+            if (r->f[i].wanted) {
+                r->f[i].rc = trc;
+                r->f[i].err = terr;
+            }
+        return;
+    }
+    size_t nthreads = (size_t)r->c->station.catalog_parallel;
+    if (nthreads > n)
+        nthreads = n;
+    pthread_t th[64];
+    size_t started = 0;
+    r->k.no_mint = 1;
+    atomic_store(&r->next, 0);
+    for (; nthreads > 1 && started < nthreads && started < 64; started++)
+        if (pthread_create(&th[started], NULL, fetch_worker, r) != 0)
+            break;
+    fetch_worker(r); /* this thread too (alone when parallel is 1) */
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    r->k.no_mint = 0;
+    bool remint = false;
+    for (size_t i = 0; i < r->c->ntables; i++)
+        remint |=
+            r->f[i].wanted && r->f[i].rc == ZS_EAUTH && strstr(r->f[i].err.msg, " 401") != NULL;
+    if (!remint)
+        return;
+    zs_wipe(r->k.token, sizeof r->k.token);
+    for (size_t i = 0; i < r->c->ntables; i++)
+        if (r->f[i].wanted && r->f[i].rc == ZS_EAUTH && strstr(r->f[i].err.msg, " 401") != NULL) {
+            zs_err_clear(&r->f[i].err);
+            fetch_one(r, i);
+        }
+}
 
 /* Compile the columns of a reply for t into *out (a schema with t's options). */
 static zs_rc compile_reply(struct resolve *r, struct zs_table_cfg *t, const char *text, size_t len,
@@ -262,17 +356,17 @@ static zs_rc fail_table(struct resolve *r, const struct zs_table_cfg *t, zs_rc r
                       t->table_name, fmt, why);
 }
 
-static zs_rc resolve_table(struct resolve *r, struct zs_table_cfg *t)
+/* The processing phase, in table order: compile, compare, cache, log. */
+static zs_rc resolve_table(struct resolve *r, struct zs_table_cfg *t, struct fetched *f)
 {
-    bool check = !t->from_catalog && r->c->station.schema_check != ZS_SCHEMA_CHECK_OFF;
-    if (!t->from_catalog && !check)
+    if (!f->wanted)
         return ZS_OK;
-    struct zs_err ferr, perr;
-    zs_err_clear(&ferr);
+    struct zs_err perr;
     zs_err_clear(&perr);
-    struct zs_buf reply = {0};
-    zs_rc frc = r->o->offline ? zs_err_set(&ferr, ZS_EUNAVAIL, NULL, "offline (no calls)")
-                              : zs_catalog_get_table(&r->k, t->table_name, &reply, &ferr);
+    const struct zs_err ferr = f->err;
+    struct zs_buf reply = f->reply;
+    f->reply = (struct zs_buf){0}; /* this function releases it */
+    zs_rc frc = f->rc;
     struct zs_schema *fetched = NULL;
     int64_t fetched_at = 0;
     zs_rc rc = ZS_OK;
@@ -386,14 +480,19 @@ zs_rc zs_catalog_resolve(struct zs_config *c, const struct zs_catalog_resolve_op
                               .client_id = c->client_id,
                               .client_secret = c->client_secret,
                               .timeout_ms = (long)c->station.catalog_timeout_ms};
-    zs_rc rc = ZS_OK;
-    for (size_t i = 0; i < c->ntables && rc == ZS_OK; i++) {
+    r.f = zs_calloc(c->ntables ? c->ntables : 1, sizeof *r.f);
+    if (r.f == NULL)
+        return ZS_ENOMEM;
+    for (size_t i = 0; i < c->ntables; i++)
         if (!c->tables[i].from_catalog)
             c->tables[i].schema_source = ZS_SCHEMA_FROM_CONFIG;
-        if (c->tables[i].from_catalog && c->tables[i].schema != NULL)
-            continue; /* resolved already */
-        rc = resolve_table(&r, &c->tables[i]);
-    }
+    fetch_all(&r);
+    zs_rc rc = ZS_OK;
+    for (size_t i = 0; i < c->ntables && rc == ZS_OK; i++)
+        rc = resolve_table(&r, &c->tables[i], &r.f[i]);
+    for (size_t i = 0; i < c->ntables; i++)
+        zs_buf_release(&r.f[i].reply);
+    zs_free(r.f);
     zs_catalog_clear(&r.k);
     return rc;
 }

@@ -10,6 +10,7 @@
 #ifndef ZS_CATALOG_H
 #define ZS_CATALOG_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,15 +69,17 @@ struct zs_catalog {
     const char *client_secret; /* SECRET */
     long timeout_ms;
     /* internal */
-    char token[512]; /* SECRET: the metadata token, "" until fetched */
-    bool down;       /* a call failed to connect: later calls fail at once */
+    char token[512];  /* SECRET: the metadata token, "" until fetched */
+    atomic_bool down; /* a call failed to connect: later calls fail at once */
+    int no_mint;      /* (resolution's parallel phase) use token as it is: a 401 is final */
 };
 
 /*
  * GET the table's reply into body (caller releases). Returns ZS_OK (200), ZS_ENOTFOUND
  * (404: no such table), ZS_EAUTH (no credentials, 401, 403: err says which),
  * ZS_EUNAVAIL (connection, timeout, 5xx: the catalog is down; later calls fail at once),
- * ZS_EPARSE (a token reply without a token). Thread: any, one caller per struct.
+ * ZS_EPARSE (a token reply without a token). Thread: any, one caller per struct (or
+ * several once the token is fetched and no_mint is set).
  */
 ZS_MUST_CHECK zs_rc zs_catalog_get_table(struct zs_catalog *k, const char *full_name,
                                          struct zs_buf *body, struct zs_err *err);
@@ -86,6 +89,9 @@ ZS_MUST_CHECK zs_rc zs_catalog_get_table(struct zs_catalog *k, const char *full_
 ZS_MUST_CHECK zs_rc zs_catalog_list_tables(struct zs_catalog *k, const char *catalog,
                                            const char *schema, struct zs_buf *out,
                                            struct zs_err *err);
+
+/* Fetch the metadata token now (the calls above do it when needed). Same returns. */
+ZS_MUST_CHECK zs_rc zs_catalog_token(struct zs_catalog *k, struct zs_err *err);
 
 /* Wipe the token. */
 void zs_catalog_clear(struct zs_catalog *k);
@@ -106,14 +112,14 @@ struct zs_catalog_report {
 
 /*
  * Give every table of c that has no "fields" its columns: fetched from the catalog of
- * c->workspace_url with c's credentials (the reply is then cached), else the cached reply
- * when the catalog cannot be reached. Tables with "fields" are compared with the catalog
- * (station.schema_check: warn logs each difference, strict fails, off skips the call).
- * Logs what it found per table. Sets schema, schema_source, schema_fetched_unix.
- * Returns ZS_OK; ZS_ENOTFOUND / ZS_EUNAVAIL / ZS_EAUTH (a table without fields has no
- * columns: err names the table and why: "not in the catalog", "catalog unreachable and no
- * cached copy"), ZS_ESCHEMA (its columns do not compile, or strict and a mismatch),
- * ZS_ENOMEM. Thread: the loader.
+ * c->workspace_url with c's credentials (station.catalog_parallel tables at once, each on
+ * its own connection; then compiled, compared, cached and logged in table order), else the
+ * cached reply when the catalog cannot be reached. Tables with "fields" are compared with the
+ * catalog (station.schema_check: warn logs each difference, strict fails, off skips the call). Logs
+ * what it found per table. Sets schema, schema_source, schema_fetched_unix. Returns ZS_OK;
+ * ZS_ENOTFOUND / ZS_EUNAVAIL / ZS_EAUTH (a table without fields has no columns: err names the table
+ * and why: "not in the catalog", "catalog unreachable and no cached copy"), ZS_ESCHEMA (its columns
+ * do not compile, or strict and a mismatch), ZS_ENOMEM. Thread: the loader.
  */
 ZS_MUST_CHECK zs_rc zs_catalog_resolve(struct zs_config *c,
                                        const struct zs_catalog_resolve_opts *opts,

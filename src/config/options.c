@@ -174,6 +174,10 @@ const struct zs_opt zs_station_opts_table[] = {
      "Longest one Unity Catalog call (the token, then the table) may take. Once the catalog "
      "fails to answer, the remaining tables of that load use their cache at once.",
      ZS_OPT_LIVE},
+    {"catalog_parallel", ZS_OPT_INT, "8", 1, 64, STATION_OFF(catalog_parallel), NULL,
+     "How many tables' columns are fetched from Unity Catalog at once (each on its own "
+     "connection) when the station starts or reloads.",
+     ZS_OPT_LIVE},
     {0},
 };
 

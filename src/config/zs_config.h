@@ -65,6 +65,7 @@ struct zs_station_opts {
     int64_t schema_check;         /* enum zs_schema_check */
     const char *schema_cache_dir; /* NULL: schemas/ in the spool directory */
     int64_t catalog_timeout_ms;   /* one Unity Catalog or token call */
+    int64_t catalog_parallel;     /* tables fetched at once */
 };
 
 enum zs_schema_check { ZS_SCHEMA_CHECK_WARN, ZS_SCHEMA_CHECK_STRICT, ZS_SCHEMA_CHECK_OFF };

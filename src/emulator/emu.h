@@ -199,6 +199,7 @@ struct emu_faults {
     long long stall_until_ms;
     int refuse_tokens_status;     /* 0: off */
     int catalog_status;           /* 0: off; else the Unity Catalog API answers this */
+    int catalog_delay_ms;         /* Unity Catalog answers wait this long (a far workspace) */
     double rate_limit_rps;        /* 0: off */
     long long close_signal_epoch; /* bumped by "close signal now" */
     int close_signal_duration_ms;

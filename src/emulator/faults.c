@@ -42,13 +42,15 @@ static int get_int(json_t *obj, const char *key, long long lo, long long hi, lon
  * Keys: fail_create {count, status, message}; drop_after_records N; stall_acks_ms T;
  * refuse_tokens true|status; expire_tokens true (handled by the caller);
  * rate_limit_rps R; close_signal_now {duration_ms} | true; catalog_status S (the Unity
- * Catalog API answers HTTP S, 0: off).
+ * Catalog API answers HTTP S, 0: off); catalog_delay_ms T (its answers wait T ms).
  */
 int emu_faults_apply(struct emu_faults *f, json_t *obj, char *msg, size_t cap)
 {
-    static const char *const known[] = {"fail_create",      "drop_after_records", "stall_acks_ms",
-                                        "refuse_tokens",    "expire_tokens",      "rate_limit_rps",
-                                        "close_signal_now", "catalog_status",     NULL};
+    static const char *const known[] = {"fail_create",      "drop_after_records",
+                                        "stall_acks_ms",    "refuse_tokens",
+                                        "expire_tokens",    "rate_limit_rps",
+                                        "close_signal_now", "catalog_status",
+                                        "catalog_delay_ms", NULL};
     if (!json_is_object(obj)) {
         snprintf(msg, cap, "faults must be a JSON object");
         return -1;
@@ -113,6 +115,8 @@ int emu_faults_apply(struct emu_faults *f, json_t *obj, char *msg, size_t cap)
             f->catalog_status = (int)st;
         }
     }
+    if (rc >= 0 && (rc = get_int(obj, "catalog_delay_ms", 0, 60000, &x, msg, cap)) > 0)
+        f->catalog_delay_ms = (int)x;
     json_t *rl = json_object_get(obj, "rate_limit_rps");
     if (rc >= 0 && rl != NULL) {
         if (!json_is_number(rl) || json_number_value(rl) < 0) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "emulator/emu.h"
 #include "emulator/emu_http.h"
@@ -140,6 +141,45 @@ static void admin_alter(struct emu *e, struct zs_http_req *r, struct zs_slice na
     json_decref(j);
 }
 
+/* The catalog_delay_ms fault: a Unity Catalog answer made later, on a loop timer. */
+struct delayed {
+    uv_timer_t timer; /* first: the close callback frees the struct */
+    struct emu *e;
+    struct zs_http_req *r;
+    int list;
+};
+
+static void delayed_free(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void delayed_answer(uv_timer_t *t)
+{
+    struct delayed *d = t->data;
+    if (d->list)
+        uc_list(d->e, d->r);
+    else
+        uc_table(d->e, d->r);
+    uv_close((uv_handle_t *)&d->timer, delayed_free);
+}
+
+/* 1 when the answer was put off by catalog_delay_ms. */
+static int catalog_delay(struct emu *e, struct zs_http_req *r, int list)
+{
+    pthread_mutex_lock(&e->faults->lock);
+    int ms = e->faults->catalog_delay_ms;
+    pthread_mutex_unlock(&e->faults->lock);
+    struct delayed *d = ms > 0 ? calloc(1, sizeof *d) : NULL;
+    if (d == NULL)
+        return 0;
+    *d = (struct delayed){.e = e, .r = r, .list = list};
+    uv_timer_init(uv_default_loop(), &d->timer);
+    d->timer.data = d;
+    uv_timer_start(&d->timer, delayed_answer, (uint64_t)ms, 0);
+    return 1;
+}
+
 /* The catalog_status fault: the Unity Catalog API answers that status. 1 if it did. */
 static int catalog_fault(struct emu *e, struct zs_http_req *r)
 {
@@ -199,12 +239,12 @@ void emu_http_handle(struct zs_http_req *r, void *ctx)
     }
     if (r->path.len > 30 && memcmp(r->path.ptr, "/api/2.1/unity-catalog/tables/", 30) == 0 &&
         method_is(r, "GET")) {
-        if (!catalog_fault(e, r))
+        if (!catalog_fault(e, r) && !catalog_delay(e, r, 0))
             uc_table(e, r);
         return;
     }
     if (path_is(r, "/api/2.1/unity-catalog/tables") && method_is(r, "GET")) {
-        if (!catalog_fault(e, r))
+        if (!catalog_fault(e, r) && !catalog_delay(e, r, 1))
             uc_list(e, r);
         return;
     }

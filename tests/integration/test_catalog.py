@@ -414,3 +414,29 @@ def test_spooled_records_of_the_old_schema_after_a_restart(tmp_path, emulator_fa
     assert dead_letters(tmp_path, T1) == []
     err = s.stop()
     assert "records rewritten for the table's new schema" in err, err[-3000:]
+
+
+def test_many_tables_fetched_at_once(tmp_path, emulator_factory, station_factory):
+    """20 tables behind a slow catalog, fetched 8 at a time (station.catalog_parallel):
+    every one gets its columns, in the configuration's order."""
+    names = ["main.zerobus.t%02d" % i for i in range(20)]
+    tables = {n: {"columns": COLS + [{"name": "c%02d" % i, "type": "STRING"}]}
+              for i, n in enumerate(names)}
+    write_setup(tmp_path, 1, 1, tables=tables)
+    e = emulator_factory("--catalog", str(tmp_path / "catalog.json"))
+    write_setup(tmp_path, e.grpc_port, e.http_port, tables=tables)
+    names_only(tmp_path, tables=names)
+    e.faults(catalog_delay_ms=100)
+    s = station_factory(tmp_path / "config.json", tmp_path / ".env")
+    h = s.request("GET", "/health")[1]["tables"]
+    assert sorted(h) == ["t%02d" % i for i in range(20)]
+    assert all(h[k]["schema"] == dict(h[k]["schema"], source="catalog", columns=4) for k in h)
+    code, body, _ = s.request("POST", "/ingest/t19?wait_for_ack=true",
+                              {"device_name": "x", "c19": "last"})
+    assert code == 200, body
+    code, body, _ = s.request("POST", "/ingest/t18", {"c19": "wrong table"})
+    assert code == 400 and "c19" in json.dumps(body), body
+    err = s.stop()
+    found = [line.split("table=")[1].split()[0] for line in err.splitlines()
+             if "columns from Unity Catalog" in line]
+    assert found == names  # logged in the configuration's order, whatever the fetch order
