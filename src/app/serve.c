@@ -294,7 +294,6 @@ static void retarget_held(struct serve *s)
     s->schema_retry = 0;
     for (size_t i = 0; i < s->cur->ntables; i++) {
         const struct zs_table_cfg *t = &s->cur->tables[i];
-        struct zs_buf d;
         if (t->schema_source == ZS_SCHEMA_FROM_CACHE && zs_zb_held(s->zb, t->table_name)) {
             /* the catalog did not answer: its columns may have changed; ask again later */
             zs_log(ZS_LOG_WARN, "app",
@@ -303,7 +302,10 @@ static void retarget_held(struct serve *s)
             s->schema_retry = 1;
             continue;
         }
-        if (t->record_type == ZS_RECORD_PROTO && table_descriptor(t, &d) == ZS_OK)
+        if (t->record_type != ZS_RECORD_PROTO)
+            continue; /* JSON tables are not held */
+        struct zs_buf d;
+        if (table_descriptor(t, &d) == ZS_OK)
             zs_zb_retarget(s->zb, t->table_name, d.data, d.len);
         zs_buf_release(&d);
     }
