@@ -564,10 +564,7 @@ static json_t *schema_health(const struct zs_table_cfg *t)
                           (int)t->schema->root.nfields);
     if (t->schema_fetched_unix > 0) {
         char when[64];
-        time_t at = (time_t)t->schema_fetched_unix;
-        struct tm tmv;
-        gmtime_r(&at, &tmv);
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+        zs_iso_utc(t->schema_fetched_unix, when, sizeof when);
         long long age = zs_wall_ms() / 1000 - (long long)t->schema_fetched_unix;
         json_object_set_new(j, "fetched_at", json_string(when));
         json_object_set_new(j, "age_s", json_integer(age > 0 ? age : 0));

@@ -34,40 +34,21 @@ static const char usage_init[] =
     "(DIR/catalog.json, as `zerobus-station --local DIR` uses). Route keys are the table\n"
     "names. Then run `zerobus-station check`.\n";
 
-/* The original service's "type" for the kinds it had; NULL: Unity Catalog text. */
-static const char *seed_type(enum zs_type_kind k)
+/* The original service's "type" for the kinds it had (named by their protobuf scalar);
+ * NULL: Unity Catalog text. */
+static const char *seed_type(const struct zs_type *t)
 {
-    switch (k) {
+    switch (t->kind) {
     case ZS_TYPE_INT:
-        return "int32";
     case ZS_TYPE_BIGINT:
-        return "int64";
     case ZS_TYPE_FLOAT:
-        return "float";
     case ZS_TYPE_DOUBLE:
-        return "double";
     case ZS_TYPE_BOOLEAN:
-        return "bool";
     case ZS_TYPE_STRING:
-        return "string";
+        return zs_type_pb_scalar(t);
     default:
         return NULL;
     }
-}
-
-/* The protobuf scalar a kind travels as (docs/TYPES.md); NULL for ARRAY, MAP, STRUCT. */
-static const char *pb_scalar(enum zs_type_kind k)
-{
-    static const char *const pb[] = {
-        [ZS_TYPE_TINYINT] = "int32",   [ZS_TYPE_SMALLINT] = "int32",
-        [ZS_TYPE_INT] = "int32",       [ZS_TYPE_BIGINT] = "int64",
-        [ZS_TYPE_FLOAT] = "float",     [ZS_TYPE_DOUBLE] = "double",
-        [ZS_TYPE_BOOLEAN] = "bool",    [ZS_TYPE_STRING] = "string",
-        [ZS_TYPE_BINARY] = "bytes",    [ZS_TYPE_DATE] = "int32",
-        [ZS_TYPE_TIMESTAMP] = "int64", [ZS_TYPE_TIMESTAMP_NTZ] = "int64",
-        [ZS_TYPE_DECIMAL] = "string",  [ZS_TYPE_VARIANT] = "string",
-    };
-    return (unsigned)k < sizeof pb / sizeof pb[0] ? pb[k] : NULL;
 }
 
 /* The fields array of a compiled schema, in the original's format. */
@@ -79,7 +60,7 @@ static json_t *fields_json(const struct zs_schema *s)
     for (size_t i = 0; i < s->root.nfields; i++) {
         const struct zs_field *f = &s->root.fields[i];
         b.len = 0;
-        const char *type = seed_type(f->type->kind);
+        const char *type = seed_type(f->type);
         if (type == NULL) {
             if (zs_type_format(f->type, &b) != ZS_OK || zs_buf_cstr(&b) == NULL)
                 type = "?";
@@ -87,7 +68,7 @@ static json_t *fields_json(const struct zs_schema *s)
                 type = (const char *)b.data;
         }
         json_t *o = json_pack("{s:s, s:s}", "name", f->name, "type", type);
-        const char *pb = pb_scalar(f->type->kind);
+        const char *pb = zs_type_pb_scalar(f->type);
         if (pb != NULL) {
             char pt[64];
             snprintf(pt, sizeof pt, "%s %s", f->nullable ? "optional" : "required", pb);

@@ -239,10 +239,8 @@ static int cmd_check(int argc, char **argv)
             printf("  columns:      (fields in %s)\n", c->path);
         } else {
             char when[64] = "unknown time";
-            time_t at = (time_t)t->schema_fetched_unix;
-            struct tm tmv;
-            if (at > 0 && gmtime_r(&at, &tmv) != NULL)
-                strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+            if (t->schema_fetched_unix > 0)
+                zs_iso_utc(t->schema_fetched_unix, when, sizeof when);
             printf("  columns:      (%s, fetched %s)\n",
                    t->schema_source == ZS_SCHEMA_FROM_CATALOG ? "from Unity Catalog"
                                                               : "cached: catalog unreachable",

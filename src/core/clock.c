@@ -30,3 +30,14 @@ long long zs_mono_us(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
+void zs_iso_utc(long long unix_s, char *out, unsigned long cap)
+{
+    time_t at = (time_t)unix_s;
+    struct tm tm;
+    if (cap == 0)
+        return;
+    out[0] = '\0';
+    if (gmtime_r(&at, &tm) != NULL)
+        strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

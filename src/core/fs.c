@@ -6,6 +6,7 @@
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/zs_fs.h"
@@ -116,4 +117,24 @@ int zs_fs_write_atomic(const char *path, const void *data, size_t n, int mode)
         close(dfd);
     }
     return 0;
+}
+
+int zs_fs_mkdir_p(const char *dir, char *failed, size_t cap)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s", dir);
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        char was = *s;
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+            int e = errno;
+            snprintf(failed, cap, "%s", p);
+            return -e;
+        }
+        if (was == '\0')
+            return 0;
+        *s = '/';
+    }
 }

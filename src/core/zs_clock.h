@@ -17,4 +17,7 @@ long long zs_mono_us(void);
 /* CLOCK_MONOTONIC in seconds, as a double (rates). */
 double zs_mono_s(void);
 
+/* Seconds since the epoch as "YYYY-MM-DDTHH:MM:SSZ" into out (at least 21 bytes). */
+void zs_iso_utc(long long unix_s, char *out, unsigned long cap);
+
 #endif

@@ -30,6 +30,12 @@ extern const struct zs_fs_ops zs_fs_posix;
 int zs_fs_pwrite_all(const struct zs_fs_ops *fs, int fd, const void *buf, size_t n, off_t off);
 
 /*
+ * Create dir and its missing parents (mode 0755; existing ones are fine). 0, or -errno with
+ * the directory that could not be made in failed (cap bytes). Thread: any.
+ */
+int zs_fs_mkdir_p(const char *dir, char *failed, size_t cap);
+
+/*
  * Replace path with n bytes of data, atomically and durably: written to path.tmp,
  * fsync'd, renamed over path, the directory fsync'd; mode for a new file. A reader sees
  * the old or the new content, never a mix. 0 or -errno (path.tmp removed). Thread: any.

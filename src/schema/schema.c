@@ -45,6 +45,13 @@ int zs_schema__pb_type(const struct zs_type *t)
     return ZS_PB_MESSAGE;
 }
 
+const char *zs_type_pb_scalar(const struct zs_type *t)
+{
+    if (t->kind == ZS_TYPE_ARRAY || t->kind == ZS_TYPE_MAP || t->kind == ZS_TYPE_STRUCT)
+        return NULL;
+    return zs_schema__pb_name(zs_schema__pb_type(t));
+}
+
 const char *zs_schema__pb_name(int pb_type)
 {
     switch (pb_type) {

@@ -133,6 +133,10 @@ ZS_MUST_CHECK zs_rc zs_type_parse(struct zs_arena *arena, const char *text,
 /* Canonical upper-case type text ("ARRAY<STRUCT<a: INT NOT NULL>>") appended to b. */
 ZS_MUST_CHECK zs_rc zs_type_format(const struct zs_type *t, struct zs_buf *b);
 
+/* The .proto scalar a value of t travels as ("int32" for DATE, "string" for DECIMAL, ...,
+ * docs/TYPES.md), or NULL for ARRAY, MAP and STRUCT. */
+const char *zs_type_pb_scalar(const struct zs_type *t);
+
 /* Upper-case name of a kind ("TIMESTAMP_NTZ"). */
 const char *zs_type_kind_name(enum zs_type_kind k);
 

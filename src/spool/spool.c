@@ -1888,20 +1888,14 @@ static zs_rc position_cursor(struct zs_spool_table *t)
 
 static zs_rc mkdir_p(const char *dir, struct zs_err *err)
 {
-    char p[4096];
-    snprintf(p, sizeof p, "%s", dir);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST)
-            return zs_err_set(err, ZS_EIO, NULL, "cannot create %s: %s", p, strerror(errno));
-        *s = '/';
-    }
-    if (mkdir(p, 0755) != 0 && errno != EEXIST)
-        return zs_err_set(err, ZS_EIO, NULL, "cannot create the spool directory %s: %s", p,
-                          strerror(errno));
-    return ZS_OK;
+    char failed[4096];
+    int rc = zs_fs_mkdir_p(dir, failed, sizeof failed);
+    if (rc == 0)
+        return ZS_OK;
+    return strcmp(failed, dir) == 0
+               ? zs_err_set(err, ZS_EIO, NULL, "cannot create the spool directory %s: %s", failed,
+                            strerror(-rc))
+               : zs_err_set(err, ZS_EIO, NULL, "cannot create %s: %s", failed, strerror(-rc));
 }
 
 zs_rc zs_spool_open(const struct zs_spool_opts *o, struct zs_spool **out, struct zs_err *err)

@@ -297,33 +297,19 @@ static void publish_state(struct zs_zb_table *t)
     atomic_store(&t->pub_inflight, inflight);
 }
 
-/* A record encoded with orig_desc after a retarget: rewritten in place for the current
- * descriptor. 0, or -1 when it does not fit (failed for good, with the reason). */
-static int remap_op(struct zs_zb_table *t, struct zb_op *op)
+/* Fail an operation taken from the inbox before it reached a stream (counters, window,
+ * its callback), and free its record. */
+static void fail_op(struct zs_zb_table *t, struct zb_op *op, zs_rc rc, const char *reason,
+                    bool retryable)
 {
-    uint8_t *out = NULL;
-    size_t out_len = 0;
-    char why[300], reason[400];
-    if (zb_remap_record(t->remap, op->rec.data, op->rec.len, &out, &out_len, why, sizeof why) ==
-        0) {
-        atomic_fetch_add(&t->outstanding_bytes, (unsigned long long)out_len);
-        atomic_fetch_sub(&t->outstanding_bytes, (unsigned long long)op->rec.len);
-        zs_free(op->rec.data);
-        op->rec.data = out;
-        op->rec.len = (uint32_t)out_len;
-        return 0;
-    }
-    snprintf(reason, sizeof reason,
-             "the table's schema changed and the record no longer fits it: %s", why);
     atomic_fetch_sub(&t->outstanding, 1);
     atomic_fetch_sub(&t->outstanding_bytes, op->rec.len);
     atomic_fetch_add(&t->failed, 1);
     if (op->rec.fn)
-        op->rec.fn(op->rec.ctx, ZS_EAUTH, reason, false);
+        op->rec.fn(op->rec.ctx, rc, reason, retryable);
     else if (op->rec.rfn)
-        op->rec.rfn(op->rec.ctx, op->rec.id, op->rec.data, op->rec.len, ZS_EAUTH, reason, false);
+        op->rec.rfn(op->rec.ctx, op->rec.id, op->rec.data, op->rec.len, rc, reason, retryable);
     zs_free(op->rec.data);
-    return -1;
 }
 
 void zs_zb_retarget(struct zs_zb *z, const char *table_name, const uint8_t *desc, size_t len)
@@ -429,20 +415,15 @@ static size_t drain_inbox(struct zs_zb_table *t, long long now)
                 zb_stream_tick(&t->streams[k], 1); /* send partial batches now */
             continue;
         }
-        if (t->remap != NULL && remap_op(t, op) != 0)
+        /* a record encoded with orig_desc after a retarget: rewritten for the current one */
+        char reason[400];
+        if (t->remap != NULL && zb_rec_remap(t, t->remap, &op->rec, reason, sizeof reason) != 0) {
+            fail_op(t, op, ZS_EAUTH, reason, false);
             continue;
-        struct zb_stream *s = &t->streams[t->rr++ % t->nstreams];
-        if (zb_stream_add(s, &op->rec, op->waited) != 0) {
-            atomic_fetch_sub(&t->outstanding, 1);
-            atomic_fetch_sub(&t->outstanding_bytes, op->rec.len);
-            atomic_fetch_add(&t->failed, 1);
-            if (op->rec.fn)
-                op->rec.fn(op->rec.ctx, ZS_ENOMEM, "out of memory", true);
-            else if (op->rec.rfn)
-                op->rec.rfn(op->rec.ctx, op->rec.id, op->rec.data, op->rec.len, ZS_ENOMEM,
-                            "out of memory", true);
-            zs_free(op->rec.data);
         }
+        struct zb_stream *s = &t->streams[t->rr++ % t->nstreams];
+        if (zb_stream_add(s, &op->rec, op->waited) != 0)
+            fail_op(t, op, ZS_ENOMEM, "out of memory", true);
     }
     zs_free(ops);
     return n;

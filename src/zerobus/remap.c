@@ -269,3 +269,22 @@ out:
     zs_free(seen);
     return rc;
 }
+
+int zb_rec_remap(struct zs_zb_table *t, const struct zb_remap *m, struct zb_rec *r, char *reason,
+                 size_t cap)
+{
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    char why[300];
+    if (zb_remap_record(m, r->data, r->len, &out, &out_len, why, sizeof why) != 0) {
+        snprintf(reason, cap, "the table's schema changed and the record no longer fits it: %s",
+                 why);
+        return -1;
+    }
+    atomic_fetch_add(&t->outstanding_bytes, (unsigned long long)out_len);
+    atomic_fetch_sub(&t->outstanding_bytes, (unsigned long long)r->len);
+    zs_free(r->data);
+    r->data = out;
+    r->len = (uint32_t)out_len;
+    return 0;
+}

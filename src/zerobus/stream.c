@@ -672,22 +672,11 @@ void zb_stream_unhold(struct zb_stream *s, const struct zb_remap *m)
     for (size_t i = 0; i < n; i++) { /* each record once, kept ones back at the tail */
         struct zb_rec r = *recq_at(&s->recs, 0);
         recq_pop(&s->recs);
-        uint8_t *out = NULL;
-        size_t out_len = 0;
-        char why[300], reason[400];
-        if (zb_remap_record(m, r.data, r.len, &out, &out_len, why, sizeof why) != 0) {
-            snprintf(reason, sizeof reason,
-                     "the table's schema changed and the record no "
-                     "longer fits it: %s",
-                     why);
+        char reason[400];
+        if (zb_rec_remap(s->t, m, &r, reason, sizeof reason) != 0) {
             complete(s, &r, ZS_EAUTH, reason, false);
             continue;
         }
-        atomic_fetch_add(&s->t->outstanding_bytes, (unsigned long long)out_len);
-        atomic_fetch_sub(&s->t->outstanding_bytes, (unsigned long long)r.len);
-        zs_free(r.data);
-        r.data = out;
-        r.len = (uint32_t)out_len;
         if (recq_push(&s->recs, &r) != 0) {
             complete(s, &r, ZS_ENOMEM, "out of memory", true);
             continue;

@@ -114,6 +114,10 @@ struct zb_remap *zb_remap_create(const uint8_t *old_desc, size_t old_len, const 
 int zb_remap_record(const struct zb_remap *m, const uint8_t *rec, size_t len, uint8_t **out,
                     size_t *out_len, char *why, size_t cap);
 void zb_remap_destroy(struct zb_remap *m);
+/* Rewrite record r of table t with m in place (its data, its length and the table's window
+ * bytes follow): 0, or -1 with the reason to fail it with (r unchanged). Client thread. */
+int zb_rec_remap(struct zs_zb_table *t, const struct zb_remap *m, struct zb_rec *r, char *reason,
+                 size_t cap);
 
 struct zb_stream {
     struct zs_zb_table *t;
