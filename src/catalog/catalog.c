@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "auth/zs_auth.h"
@@ -63,15 +62,24 @@ static zs_rc fetch_token(struct zs_catalog *k, struct zs_err *err)
     return zs_err_set(err, rc, NULL, "token: %s", perr.msg);
 }
 
-/* GET origin + path (with the token; a 401 re-mints it once). */
-static zs_rc get(struct zs_catalog *k, const char *path, struct zs_buf *body, int *status,
-                 struct zs_err *err)
+/* Whether a call may be made: credentials, and the catalog not known to be down. */
+static zs_rc usable(struct zs_catalog *k, struct zs_err *err)
 {
     if (k->client_id == NULL || k->client_secret == NULL)
         return zs_err_set(err, ZS_EAUTH, NULL,
                           "no credentials (DATABRICKS_CLIENT_ID, DATABRICKS_CLIENT_SECRET)");
     if (atomic_load(&k->down))
         return zs_err_set(err, ZS_EUNAVAIL, NULL, "the catalog did not answer an earlier call");
+    return ZS_OK;
+}
+
+/* GET origin + path (with the token; a 401 re-mints it once). */
+static zs_rc get(struct zs_catalog *k, const char *path, struct zs_buf *body, int *status,
+                 struct zs_err *err)
+{
+    zs_rc ok = usable(k, err);
+    if (ok != ZS_OK)
+        return ok;
     char url[4600];
     origin(k->workspace_url, url, 600);
     strncat(url, path, sizeof url - strlen(url) - 1);
@@ -111,9 +119,11 @@ static zs_rc reply_error(struct zs_catalog *k, int status, const struct zs_buf *
     return rc;
 }
 
-zs_rc zs_catalog_get_table(struct zs_catalog *k, const char *full_name, struct zs_buf *body,
-                           struct zs_err *err)
+/* zs_catalog_get_table, with the HTTP status (0 when there was no answer). */
+static zs_rc get_table(struct zs_catalog *k, const char *full_name, struct zs_buf *body,
+                       int *status, struct zs_err *err)
 {
+    *status = 0;
     struct zs_buf path;
     zs_buf_init(&path, 4000);
     zs_rc rc = zs_buf_puts(&path, "/api/2.1/unity-catalog/tables/");
@@ -123,14 +133,20 @@ zs_rc zs_catalog_get_table(struct zs_catalog *k, const char *full_name, struct z
         zs_buf_release(&path);
         return zs_err_set(err, ZS_ELIMIT, NULL, "table name too long");
     }
-    int status = 0;
-    rc = get(k, (const char *)path.data, body, &status, err);
+    rc = get(k, (const char *)path.data, body, status, err);
     zs_buf_release(&path);
-    if (rc == ZS_OK && status != 200) {
-        rc = reply_error(k, status, body, NULL, err);
+    if (rc == ZS_OK && *status != 200) {
+        rc = reply_error(k, *status, body, NULL, err);
         zs_buf_release(body);
     }
     return rc;
+}
+
+zs_rc zs_catalog_get_table(struct zs_catalog *k, const char *full_name, struct zs_buf *body,
+                           struct zs_err *err)
+{
+    int status;
+    return get_table(k, full_name, body, &status, err);
 }
 
 zs_rc zs_catalog_list_tables(struct zs_catalog *k, const char *catalog, const char *schema,
@@ -184,11 +200,9 @@ zs_rc zs_catalog_list_tables(struct zs_catalog *k, const char *catalog, const ch
 
 zs_rc zs_catalog_token(struct zs_catalog *k, struct zs_err *err)
 {
-    if (k->client_id == NULL || k->client_secret == NULL)
-        return zs_err_set(err, ZS_EAUTH, NULL,
-                          "no credentials (DATABRICKS_CLIENT_ID, DATABRICKS_CLIENT_SECRET)");
-    if (atomic_load(&k->down))
-        return zs_err_set(err, ZS_EUNAVAIL, NULL, "the catalog did not answer an earlier call");
+    zs_rc rc = usable(k, err);
+    if (rc != ZS_OK)
+        return rc;
     return k->token[0] != '\0' ? ZS_OK : fetch_token(k, err);
 }
 
@@ -207,18 +221,10 @@ void zs_catalog_cache_path(const char *dir, const char *table_name, char *out, s
 /* Write the reply with "zerobus_station_fetched_at" added. 0 or -errno (logged by caller). */
 static int cache_write(const char *dir, const char *table, const struct zs_buf *reply, int64_t now)
 {
-    char parents[4200];
-    snprintf(parents, sizeof parents, "%s", dir);
-    for (char *p = parents + 1; *p != '\0'; p++) { /* the spool directory may not exist yet */
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(parents, 0755) != 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        return -errno;
+    char failed[4200];
+    int made = zs_fs_mkdir_p(dir, failed, sizeof failed); /* the spool's may not exist yet */
+    if (made != 0)
+        return made;
     json_t *j = json_loadb((const char *)reply->data, reply->len, 0, NULL);
     if (!json_is_object(j)) {
         json_decref(j);
@@ -242,6 +248,7 @@ static int cache_write(const char *dir, const char *table, const struct zs_buf *
 struct fetched {
     bool wanted;
     zs_rc rc;
+    int status; /* the HTTP status, 0 without an answer */
     struct zs_err err;
     struct zs_buf reply; /* rc == ZS_OK */
 };
@@ -267,7 +274,7 @@ static bool wanted(const struct resolve *r, const struct zs_table_cfg *t)
 static void fetch_one(struct resolve *r, size_t i)
 {
     struct fetched *f = &r->f[i];
-    f->rc = zs_catalog_get_table(&r->k, r->c->tables[i].table_name, &f->reply, &f->err);
+    f->rc = get_table(&r->k, r->c->tables[i].table_name, &f->reply, &f->status, &f->err);
 }
 
 static void *fetch_worker(void *arg)
@@ -315,22 +322,20 @@ static void fetch_all(struct resolve *r)
         pthread_join(th[i], NULL);
     r->k.no_mint = 0;
     bool remint = false;
-    for (size_t i = 0; i < r->c->ntables; i++)
-        remint |=
-            r->f[i].wanted && r->f[i].rc == ZS_EAUTH && strstr(r->f[i].err.msg, " 401") != NULL;
-    if (!remint)
-        return;
-    zs_wipe(r->k.token, sizeof r->k.token);
-    for (size_t i = 0; i < r->c->ntables; i++)
-        if (r->f[i].wanted && r->f[i].rc == ZS_EAUTH && strstr(r->f[i].err.msg, " 401") != NULL) {
-            zs_err_clear(&r->f[i].err);
-            fetch_one(r, i);
-        }
+    for (size_t i = 0; i < r->c->ntables; i++) {
+        if (!r->f[i].wanted || r->f[i].status != 401)
+            continue;
+        if (!remint) /* once, for all of them */
+            zs_wipe(r->k.token, sizeof r->k.token);
+        remint = true;
+        zs_err_clear(&r->f[i].err);
+        fetch_one(r, i);
+    }
 }
 
 /* Compile the columns of a reply for t into *out (a schema with t's options). */
-static zs_rc compile_reply(struct resolve *r, struct zs_table_cfg *t, const char *text, size_t len,
-                           struct zs_schema **out, int64_t *fetched, struct zs_err *err)
+static zs_rc compile_reply(struct resolve *r, const struct zs_table_cfg *t, const char *text,
+                           size_t len, struct zs_schema **out, int64_t *fetched, struct zs_err *err)
 {
     struct zs_arena *a = zs_arena_create(4096);
     if (a == NULL)
@@ -338,11 +343,7 @@ static zs_rc compile_reply(struct resolve *r, struct zs_table_cfg *t, const char
     struct zs_uc_table uc;
     zs_rc rc = zs_uc_parse_table(a, text, len, &uc, err);
     if (rc == ZS_OK) {
-        struct zs_schema *keep = t->schema;
-        t->schema = NULL;
-        rc = zs_config_table_compile(r->c, t, uc.cols, uc.ncols, err);
-        *out = t->schema;
-        t->schema = keep;
+        rc = zs_config_table_compile(r->c, t, uc.cols, uc.ncols, out, err);
         *fetched = uc.fetched_unix;
     }
     zs_arena_destroy(a);

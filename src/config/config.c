@@ -419,11 +419,12 @@ static struct zs_schema_opts schema_opts(const struct zs_config *c, const struct
     };
 }
 
-zs_rc zs_config_table_compile(const struct zs_config *c, struct zs_table_cfg *t,
-                              const struct zs_column_def *cols, size_t n, struct zs_err *err)
+zs_rc zs_config_table_compile(const struct zs_config *c, const struct zs_table_cfg *t,
+                              const struct zs_column_def *cols, size_t n, struct zs_schema **out,
+                              struct zs_err *err)
 {
     struct zs_schema_opts so = schema_opts(c, t);
-    return zs_schema_create(&so, cols, n, &t->schema, NULL, err);
+    return zs_schema_create(&so, cols, n, out, NULL, err);
 }
 
 static zs_rc table_name_check(const struct zs_cfgctx *cx, struct zs_jpath *jp,

@@ -172,13 +172,13 @@ size_t zs_config_restart_needed(const struct zs_config *a, const struct zs_confi
 void zs_config_path(const struct zs_config *c, const char *p, char *out, size_t cap);
 
 /*
- * Compile columns for table t of c (the table's package, message name and options) into
- * t->schema, replacing none (t->schema must be NULL). what names the source in messages.
- * Returns as zs_schema_create; err names the column. Thread: the loader.
+ * Compile columns with the options of table t of c (its package, message name, unknown
+ * keys, c's limits), as its "fields" would be. out: OUT, the caller owns it.
+ * Returns as zs_schema_create; err names the column. Thread: any.
  */
-ZS_MUST_CHECK zs_rc zs_config_table_compile(const struct zs_config *c, struct zs_table_cfg *t,
+ZS_MUST_CHECK zs_rc zs_config_table_compile(const struct zs_config *c, const struct zs_table_cfg *t,
                                             const struct zs_column_def *cols, size_t n,
-                                            struct zs_err *err);
+                                            struct zs_schema **out, struct zs_err *err);
 
 /* Table by route key, or NULL. */
 const struct zs_table_cfg *zs_config_table(const struct zs_config *c, const char *key,
