@@ -54,8 +54,7 @@ struct serve {
     struct zs_spool *sp;
     struct zs_spool_table **tables; /* of cur's tables, in order */
     int *vars;                      /* ... and their spool variants */
-    const struct zs_config *cur;    /* the configuration running now (reload_mu) */
-    pthread_mutex_t reload_mu;      /* one reload at a time (SIGHUP, /admin/reload) */
+    const struct zs_config *cur;    /* the configuration running now (main's: reloads run there) */
     pthread_mutex_t admin_mu;       /* admin_reqs */
     struct admin_req *admin_reqs;   /* POST /admin/reload requests main has not answered */
     int admin_closed;               /* stopping: answer at once (admin_mu) */
@@ -288,7 +287,7 @@ static long cur_table(const struct serve *s, const char *key)
 
 /* After a reload (done or refused): tables whose records Zerobus refused get the running
  * descriptor of their table (the client rewrites the records, or fails them when it did
- * not change). reload_mu held. */
+ * not change). Thread: main. */
 static void retarget_held(struct serve *s)
 {
     s->schema_retry = 0;
@@ -337,17 +336,17 @@ static void log_schema_change(const struct zs_table_cfg *o, const struct zs_tabl
 }
 
 /*
- * A reload (SIGHUP, POST /admin/reload): the configuration, .env, the keys file and the TLS
- * certificate again. Unchanged tables keep their spool table and variant (their streams
- * stay open); added and changed ones are registered with the spool (a changed schema is a
- * new variant: records accepted before keep theirs); removed ones stop accepting and
- * drain. Options a reload cannot apply are listed as needing a restart. Anything that
- * fails refuses the reload whole: the running configuration stays. Writes a JSON object
- * (the summary, or {"error"}) to out. Returns 0 or -1. Thread: main or a worker.
+ * A reload (SIGHUP, POST /admin/reload or /admin/schema/refresh, a refused descriptor): the
+ * configuration, .env, the keys file, the TLS certificate and the catalog's columns again.
+ * Unchanged tables keep their spool table and variant (their streams stay open); added and changed
+ * ones are registered with the spool (a changed schema is a new variant: records accepted before
+ * keep theirs); removed ones stop accepting and drain. Options a reload cannot apply are listed as
+ * needing a restart. Anything that fails refuses the reload whole: the running configuration stays.
+ * Writes a JSON object (the summary, or {"error"}) to out. Returns 0 or -1. Thread: main (reloads
+ * run one at a time there: the admin endpoints queue their requests for it).
  */
 static int reload_config(struct serve *s, char *out, size_t cap)
 {
-    pthread_mutex_lock(&s->reload_mu);
     struct zs_err err;
     zs_err_clear(&err);
     char msg[700] = "";
@@ -446,7 +445,6 @@ static int reload_config(struct serve *s, char *out, size_t cap)
     out[w < cap ? w : 0] = '\0';
     json_decref(j);
     retarget_held(s);
-    pthread_mutex_unlock(&s->reload_mu);
     return rc == ZS_OK ? 0 : -1;
 }
 
@@ -657,7 +655,6 @@ zs_rc zs_serve_run(const struct zs_config *c, const struct zs_serve_opts *o, uin
                    struct zs_err *err)
 {
     struct serve s = {.c = c, .o = o, .start_wall_ms = zs_wall_ms()};
-    pthread_mutex_init(&s.reload_mu, NULL);
     pthread_mutex_init(&s.admin_mu, NULL);
     *out_lost = 0;
     zs_rc rc = open_listeners(&s, err);
@@ -730,7 +727,6 @@ zs_rc zs_serve_run(const struct zs_config *c, const struct zs_serve_opts *o, uin
     zs_gateway_destroy(s.gw);
     free(s.tables);
     free(s.vars);
-    pthread_mutex_destroy(&s.reload_mu);
     pthread_mutex_destroy(&s.admin_mu);
     if (*out_lost > 0)
         zs_log(ZS_LOG_ERROR, "app",
