@@ -719,6 +719,11 @@ static zs_rc seg_create(struct zs_spool_table *t, int var)
     }
     s.size = s.hdr_len = h.len;
     zs_buf_release(&h);
+    /* The table's first segment: the delivery cursor (segs[0], deliver_seq == first_seq)
+     * starts at its first frame. position_cursor had no segment to place it in, and the
+     * in-memory path does not set it while the table is behind (after recovery). */
+    if (t->nsegs == 0)
+        t->deliver_off = s.hdr_len;
     if (seg_push(t, &s) != 0) {
         fs->close(fs->ctx, fd);
         fs->unlink(fs->ctx, path);

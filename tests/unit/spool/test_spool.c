@@ -763,6 +763,38 @@ static void test_rejected_record_is_dead_lettered(void **state)
     assert_non_null(strstr(line, "\"time\":\"20"));
 }
 
+/* A table without segments (its directory left empty by an earlier run), whose first
+ * records are committed before the spool thread ever looked at it (here: accepted before
+ * zs_spool_start; in a station: the first request right after it):
+ * they are read back from the new segment's first frame, not from its header (which was
+ * taken for a corrupt segment, and the records for lost). */
+static void test_first_records_of_a_new_table(void **state)
+{
+    (void)state;
+    start_with(opts(), "main.s.new"); /* a run that left the table's directory, empty */
+    assert_int_equal(stop(), 0);
+    reset();
+    struct zs_spool_opts o = opts();
+    struct zs_err err;
+    assert_rc(zs_spool_open(&o, &SP, &err), ZS_OK);
+    int var = -1;
+    assert_rc(zs_spool_table_add(SP, "main.s.new", 1, DESC, sizeof DESC, false, &T, &var, &err),
+              ZS_OK);
+    for (int i = 0; i < 3; i++)
+        submit(i, false);
+    assert_rc(zs_spool_start(SP, &err), ZS_OK);
+    WAIT_FOR(answered(2) == 1);
+    WAIT_FOR(sent_count() == 3);
+    for (int i = 0; i < 3; i++) {
+        char want[8];
+        snprintf(want, sizeof want, "r%d", i);
+        assert_int_equal(K.s[i].seq, (uint64_t)i + 1);
+        assert_memory_equal(K.s[i].data, want, 2);
+    }
+    assert_int_equal(count_files("corrupt", ""), 0);
+    assert_int_equal(stop(), 0);
+}
+
 static void test_behind_reads_back_from_disk(void **state)
 {
     (void)state;
@@ -1066,6 +1098,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lock_refuses_a_second_station, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unwritable_dir_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_record_is_dead_lettered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_records_of_a_new_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_behind_reads_back_from_disk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enospc_then_space_returns, setup, teardown),
